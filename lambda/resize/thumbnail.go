@@ -1,0 +1,129 @@
+package resize
+
+import (
+	"image"
+
+	"github.com/disintegration/imaging"
+)
+
+// Result is a thumbnail and what was learnt making it.
+type Result struct {
+	Data        []byte
+	ContentType string
+	// Width x Height is the thumbnail's size.
+	Width, Height int
+	// SourceFormat is "jpeg", "png" or "gif".
+	SourceFormat string
+	// SourceWidth x SourceHeight is the source's size as displayed, that is
+	// after its EXIF orientation.
+	SourceWidth, SourceHeight int
+	// Orientation is the EXIF orientation that was applied (1 = none).
+	Orientation int
+	// DecodeScale is the DCT scale denominator the JPEG was decoded at
+	// (1 = full size; always 1 for PNG and GIF).
+	DecodeScale int
+}
+
+// Thumbnail makes the thumbnail of the encoded image src, stored under key
+// (used in error messages only). opts must be valid (see Options.Validate);
+// the byte limit is the caller's to enforce before reading src. Every error is
+// an *Error.
+func Thumbnail(key string, src []byte, opts Options) (*Result, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, newError(key, ReasonInvalidRequest, err, "invalid options")
+	}
+	if int64(len(src)) > opts.MaxSourceBytes {
+		return nil, newError(key, ReasonTooLarge, nil, "object is %d bytes, more than the limit of %d (%s)",
+			len(src), opts.MaxSourceBytes, EnvMaxSourceBytes)
+	}
+	h, err := readHeader(key, src, opts.MaxSourcePixels)
+	if err != nil {
+		return nil, err
+	}
+
+	// Plan in display orientation (that is what the box is for), then turn
+	// the plan back to the stored orientation: resampling happens before the
+	// orientation is applied, so the transform only touches the small result.
+	dispW, dispH := h.width, h.height
+	if swapsAxes(h.orientation) {
+		dispW, dispH = dispH, dispW
+	}
+	plan := PlanSize(dispW, dispH, opts.MaxWidth, opts.MaxHeight, opts.Fit)
+	stored := plan
+	if swapsAxes(h.orientation) {
+		stored = plan.transposed()
+	}
+
+	img, denom, err := decode(key, h, src, stored.ScaledWidth, stored.ScaledHeight)
+	if err != nil {
+		return nil, err
+	}
+	thumb := orient(resample(img, stored), h.orientation)
+
+	out, err := encode(thumb, outputFormat(opts.Format, h.format), opts.Quality, img)
+	if err != nil {
+		return nil, newError(key, ReasonCorrupt, err, "cannot encode the thumbnail")
+	}
+	return &Result{
+		Data:         out.data,
+		ContentType:  out.contentType,
+		Width:        plan.Width,
+		Height:       plan.Height,
+		SourceFormat: h.format,
+		SourceWidth:  dispW,
+		SourceHeight: dispH,
+		Orientation:  h.orientation,
+		DecodeScale:  denom,
+	}, nil
+}
+
+// resample brings the decoded image (which may be DCT-scaled, so not at the
+// source's size) to the plan's size: for Cover it first takes the centre
+// region that the crop keeps, so the filter never works on discarded pixels.
+func resample(img image.Image, p Plan) *image.NRGBA {
+	b := img.Bounds()
+	if p.Width != p.ScaledWidth || p.Height != p.ScaledHeight {
+		cw := clamp(int(roundDiv(int64(b.Dx())*int64(p.Width), int64(p.ScaledWidth))), 1, b.Dx())
+		ch := clamp(int(roundDiv(int64(b.Dy())*int64(p.Height), int64(p.ScaledHeight))), 1, b.Dy())
+		x0 := b.Min.X + (b.Dx()-cw)/2
+		y0 := b.Min.Y + (b.Dy()-ch)/2
+		img = subImage(img, image.Rect(x0, y0, x0+cw, y0+ch))
+	}
+	// Lanczos (a = 3): the sharpest of imaging's filters without ringing
+	// artefacts that show at thumbnail size.
+	return imaging.Resize(img, p.Width, p.Height, imaging.Lanczos)
+}
+
+// subImage views a region without copying; every decoder's image type has
+// SubImage, the copy is only a fallback.
+func subImage(img image.Image, r image.Rectangle) image.Image {
+	if s, ok := img.(interface {
+		SubImage(image.Rectangle) image.Image
+	}); ok {
+		return s.SubImage(r)
+	}
+	return imaging.Crop(img, r)
+}
+
+// orient applies an EXIF orientation so the result is upright.
+func orient(img *image.NRGBA, o int) *image.NRGBA {
+	switch o {
+	case orientFlipH:
+		return imaging.FlipH(img)
+	case orientRotate180:
+		return imaging.Rotate180(img)
+	case orientFlipV:
+		return imaging.FlipV(img)
+	case orientTranspose:
+		return imaging.Transpose(img)
+	case orientRotate270:
+		return imaging.Rotate270(img)
+	case orientTransverse:
+		return imaging.Transverse(img)
+	case orientRotate90:
+		return imaging.Rotate90(img)
+	}
+	return img
+}
+
+func clamp(v, lo, hi int) int { return max(lo, min(v, hi)) }
