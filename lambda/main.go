@@ -1,0 +1,72 @@
+// Command bootstrap is the ResizeImage Lambda function: it reads an image from
+// S3, makes a thumbnail (package resize) and writes it to another bucket.
+// See README.md for the event contract and the configuration.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambda/messages"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/resize-operator/resize-operator/lambda/resize"
+)
+
+func main() {
+	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	// Configuration errors stop the function at start-up (the init phase
+	// fails and the message shows in the logs and the invoke's error),
+	// rather than on every image.
+	opts, err := resize.OptionsFromEnv(os.LookupEnv)
+	if err != nil {
+		log.Error("invalid configuration", "error", err.Error())
+		os.Exit(1)
+	}
+	client, err := newS3Client(context.Background())
+	if err != nil {
+		log.Error("cannot load AWS configuration", "error", err.Error())
+		os.Exit(1)
+	}
+	h := &Handler{S3: client, Options: opts, Log: log}
+	lambda.Start(func(ctx context.Context, req Request) (Response, error) {
+		resp, err := h.Handle(ctx, req)
+		return resp, lambdaError(err)
+	})
+}
+
+// newS3Client builds the client from the default configuration chain, which
+// also honours AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_S3. With an endpoint
+// override it uses path-style addressing: local emulators serve
+// http://host:port/bucket/key and have no DNS for bucket.host.
+func newS3Client(ctx context.Context) (*s3.Client, error) {
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, err
+	}
+	override := cfg.BaseEndpoint != nil || os.Getenv("AWS_ENDPOINT_URL_S3") != ""
+	return s3.NewFromConfig(cfg, func(o *s3.Options) {
+		if override {
+			o.UsePathStyle = true
+		}
+	}), nil
+}
+
+// lambdaError reports a *resize.Error with its reason as the errorType, so a
+// Step Functions Retry or Catch can match "StorageError" or "TooManyPixels"
+// instead of the Go type name every error would otherwise share.
+func lambdaError(err error) error {
+	if err == nil {
+		return nil
+	}
+	var re *resize.Error
+	if errors.As(err, &re) {
+		return messages.InvokeResponse_Error{Type: string(re.Reason), Message: err.Error()}
+	}
+	return messages.InvokeResponse_Error{Type: "ResizeError", Message: fmt.Sprint(err)}
+}
