@@ -12,6 +12,7 @@ GOLANGCI_LINT_VERSION ?= v2.15.0
 CONTROLLER_GEN ?= $(LOCALBIN)/controller-gen
 GOLANGCI_LINT ?= $(LOCALBIN)/golangci-lint
 LOCALAWS ?= $(LOCALBIN)/localaws
+LOCALKUBE ?= $(LOCALBIN)/localkube
 NPM_TOOLS ?= $(CURDIR)/hack/tools/npm/node_modules
 KUBECTL ?= kubectl
 
@@ -47,11 +48,14 @@ vet: ## Run go vet over both modules.
 lint: golangci-lint ## Run golangci-lint.
 	$(GOLANGCI_LINT) run ./...
 
+# The local AWS stack owns 127.0.0.1:4566, so the packages that start it run
+# one at a time (-p 1 in hack/, where the stack's and the end-to-end tests live).
 .PHONY: test
-test: manifests generate fmt vet lambda envtest localaws npm-tools ## Run every test: unit, envtest + local AWS integration, end to end.
+test: build envtest localaws localkube npm-tools ## Run every test: unit, envtest + local AWS integration, end to end.
 	KUBEBUILDER_ASSETS="$(ENVTEST_DIR)" LOCALAWS_BIN="$(LOCALAWS)" ASL_VALIDATOR="$(NPM_TOOLS)/.bin/asl-validator" \
 		go test ./... -count=1 -timeout 20m
-	cd hack && LOCALAWS_BIN="$(LOCALAWS)" go test ./... -count=1 -timeout 15m
+	cd hack && KUBEBUILDER_ASSETS="$(ENVTEST_DIR)" LOCALAWS_BIN="$(LOCALAWS)" LOCALKUBE_BIN="$(LOCALKUBE)" \
+		MANAGER_BIN="$(LOCALBIN)/manager" go test -p 1 ./... -count=1 -timeout 20m
 
 ##@ Build
 
@@ -68,7 +72,7 @@ run: manifests generate lambda ## Run the controller against the current kubecon
 	go run . $(ARGS)
 
 .PHONY: run-local
-run-local: lambda envtest localaws ## Run the whole pipeline on this machine: local AWS, a Kubernetes API server and the controller.
+run-local: build envtest localaws localkube ## Run the whole pipeline on this machine: local AWS, a Kubernetes API server and the controller.
 	hack/run-local.sh
 
 .PHONY: bench
@@ -105,6 +109,10 @@ envtest: ## Build kube-apiserver and etcd for envtest into bin/k8s (once per mac
 localaws: ## Build the local AWS stack (kumo behind our front door).
 	cd hack && go build -o $(LOCALAWS) ./localaws
 
+.PHONY: localkube
+localkube: ## Build localkube: envtest's API server as a long-lived process, for run-local and the end-to-end test.
+	cd hack && go build -o $(LOCALKUBE) ./localkube
+
 .PHONY: npm-tools
 npm-tools: $(NPM_TOOLS)/.bin/asl-validator ## Install the validators the tests run (asl-validator).
 $(NPM_TOOLS)/.bin/asl-validator: hack/tools/npm/package.json hack/tools/npm/package-lock.json
@@ -119,3 +127,13 @@ $(CONTROLLER_GEN):
 golangci-lint: $(GOLANGCI_LINT)
 $(GOLANGCI_LINT):
 	GOBIN=$(LOCALBIN) go install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
+
+##@ Image
+
+.PHONY: docker-build
+docker-build: ## Build the manager image IMG (needs a Docker engine).
+	docker build -t $(IMG) .
+
+.PHONY: docker-push
+docker-push: ## Push the manager image IMG.
+	docker push $(IMG)
