@@ -1,0 +1,218 @@
+// Command benchthumb times 200x200 thumbnails of image files through the Go
+// path, one process per call so that the caller can measure its peak RSS, and
+// measures thumbnail quality against a full-resolution Lanczos reference.
+// hack/bench-lambda/run.sh drives it.
+//
+//	benchthumb time -path jpegscale|resize -iters N -out DIR FILE...
+//	benchthumb psnr SOURCE THUMB...
+//
+// "time" prints one line per file: name, median milliseconds, thumbnail
+// width and height, and the DCT scale denominator used. "psnr" prints, per
+// thumbnail, its PSNR against the source decoded at full size and resized
+// with imaging's Lanczos filter to the thumbnail's size.
+package main
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"image"
+	"image/draw"
+	"image/jpeg"
+	"image/png"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"github.com/disintegration/imaging"
+
+	"github.com/resize-operator/resize-operator/lambda/internal/jpegscale"
+	"github.com/resize-operator/resize-operator/lambda/resize"
+)
+
+const box = 200
+
+func main() {
+	if len(os.Args) < 2 {
+		usage()
+	}
+	var err error
+	switch os.Args[1] {
+	case "time":
+		err = timeCmd(os.Args[2:])
+	case "psnr":
+		err = psnrCmd(os.Args[2:])
+	default:
+		usage()
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "benchthumb:", err)
+		os.Exit(1)
+	}
+}
+
+func usage() {
+	fmt.Fprintln(os.Stderr, "usage: benchthumb time -path jpegscale|resize -iters N -out DIR FILE...\n       benchthumb psnr SOURCE THUMB...")
+	os.Exit(2)
+}
+
+func timeCmd(args []string) error {
+	fs := flag.NewFlagSet("time", flag.ExitOnError)
+	path := fs.String("path", "jpegscale", "jpegscale: jpegscale.Decode + imaging Lanczos + encode; resize: lambda/resize.Thumbnail")
+	iters := fs.Int("iters", 5, "thumbnails per file; the median is reported")
+	out := fs.String("out", "", "directory for the thumbnails (for the PSNR step)")
+	fs.Parse(args)
+	var thumb func([]byte) ([]byte, int, int, int, error)
+	switch *path {
+	case "jpegscale":
+		thumb = thumbJPEGScale
+	case "resize":
+		opts := resize.DefaultOptions()
+		opts.MaxWidth, opts.MaxHeight = box, box
+		thumb = func(src []byte) ([]byte, int, int, int, error) {
+			r, err := resize.Thumbnail("bench", src, opts)
+			if err != nil {
+				return nil, 0, 0, 0, err
+			}
+			return r.Data, r.Width, r.Height, r.DecodeScale, nil
+		}
+	default:
+		return fmt.Errorf("unknown -path %q", *path)
+	}
+	for _, f := range fs.Args() {
+		src, err := os.ReadFile(f)
+		if err != nil {
+			return err
+		}
+		var ts []float64
+		var data []byte
+		var w, h, denom int
+		for i := 0; i < *iters; i++ {
+			t0 := time.Now()
+			data, w, h, denom, err = thumb(src)
+			if err != nil {
+				return fmt.Errorf("%s: %v", f, err)
+			}
+			ts = append(ts, float64(time.Since(t0).Microseconds())/1000)
+		}
+		sort.Float64s(ts)
+		fmt.Printf("%s\t%.1f\t%d\t%d\t%d\n", filepath.Base(f), ts[len(ts)/2], w, h, denom)
+		if *out != "" {
+			if err := os.WriteFile(filepath.Join(*out, filepath.Base(f)+".thumb"), data, 0o644); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// fitInside is the size of a w x h image fitted inside the box, keeping its
+// aspect ratio and never upscaling.
+func fitInside(w, h int) (int, int) {
+	if w <= box && h <= box {
+		return w, h
+	}
+	if w*box >= h*box && w >= h {
+		return box, max(1, int(math.Round(float64(h)*box/float64(w))))
+	}
+	return max(1, int(math.Round(float64(w)*box/float64(h)))), box
+}
+
+// thumbJPEGScale is the Go thumbnail path measured when lambda/resize is not
+// used: JPEGs decoded at the smallest DCT scale that still covers the
+// thumbnail, PNGs decoded in full, then imaging's Lanczos to the fitted size
+// and encoding in the source's format (JPEG at quality 85).
+func thumbJPEGScale(src []byte) ([]byte, int, int, int, error) {
+	var img image.Image
+	denom := 1
+	isPNG := bytes.HasPrefix(src, []byte("\x89PNG"))
+	if isPNG {
+		m, err := png.Decode(bytes.NewReader(src))
+		if err != nil {
+			return nil, 0, 0, 0, err
+		}
+		img = m
+	} else {
+		cfg, err := jpegscale.DecodeConfig(bytes.NewReader(src))
+		if err != nil {
+			return nil, 0, 0, 0, err
+		}
+		w, h := fitInside(cfg.Width, cfg.Height)
+		img, denom, err = jpegscale.Decode(bytes.NewReader(src), w, h)
+		if err != nil {
+			return nil, 0, 0, 0, err
+		}
+	}
+	b := img.Bounds()
+	w, h := fitInside(b.Dx()*denom, b.Dy()*denom)
+	t := imaging.Resize(img, w, h, imaging.Lanczos)
+	var buf bytes.Buffer
+	var err error
+	if isPNG {
+		err = png.Encode(&buf, t)
+	} else {
+		err = jpeg.Encode(&buf, t, &jpeg.Options{Quality: 85})
+	}
+	return buf.Bytes(), w, h, denom, err
+}
+
+func psnrCmd(args []string) error {
+	if len(args) < 2 {
+		usage()
+	}
+	src, err := decodeFile(args[0])
+	if err != nil {
+		return err
+	}
+	for _, t := range args[1:] {
+		thumb, err := decodeFile(t)
+		if err != nil {
+			return err
+		}
+		tb := thumb.Bounds()
+		ref := imaging.Resize(src, tb.Dx(), tb.Dy(), imaging.Lanczos)
+		fmt.Printf("%s\t%.1f\n", filepath.Base(t), psnr(ref, thumb))
+	}
+	return nil
+}
+
+func decodeFile(p string) (image.Image, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	m, _, err := image.Decode(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", p, err)
+	}
+	return m, nil
+}
+
+// psnr compares the RGB channels, with both images composited onto white
+// (as a JPEG thumbnail of a transparent PNG would be).
+func psnr(a, b image.Image) float64 {
+	ra, rb := flatten(a), flatten(b)
+	var se float64
+	for i := 0; i < len(ra.Pix); i += 4 {
+		for c := 0; c < 3; c++ {
+			d := float64(ra.Pix[i+c]) - float64(rb.Pix[i+c])
+			se += d * d
+		}
+	}
+	if se == 0 {
+		return math.Inf(1)
+	}
+	n := float64(len(ra.Pix) / 4 * 3)
+	return 10 * math.Log10(255*255/(se/n))
+}
+
+func flatten(m image.Image) *image.RGBA {
+	b := m.Bounds()
+	dst := image.NewRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
+	draw.Draw(dst, dst.Bounds(), image.White, image.Point{}, draw.Src)
+	draw.Draw(dst, dst.Bounds(), m, b.Min, draw.Over)
+	return dst
+}
