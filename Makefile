@@ -91,9 +91,8 @@ uninstall: manifests ## Remove the CRD from the cluster of the current kubeconfi
 
 .PHONY: deploy
 deploy: manifests ## Deploy the controller (image IMG) into the cluster of the current kubeconfig.
-	cd config/manager && $(KUBECTL) kustomize . >/dev/null && \
-		sed -i.bak "s|image: .*controller:.*|image: $(IMG)|" manager.yaml && rm -f manager.yaml.bak
-	$(KUBECTL) apply --server-side -k config/default
+	$(KUBECTL) kustomize config/default | sed "s|image: resize-operator:latest|image: $(IMG)|" | \
+		$(KUBECTL) apply --server-side -f -
 
 .PHONY: undeploy
 undeploy: ## Remove the controller from the cluster of the current kubeconfig.
