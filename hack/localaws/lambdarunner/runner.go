@@ -1,0 +1,532 @@
+// Package lambdarunner runs Lambda functions of custom runtimes
+// (provided.al2023) as local processes attached to an emulator's Runtime API.
+//
+// Each function gets one process: its deployment package's bootstrap, with
+// the environment Lambda gives a function plus what it needs to reach the
+// local stack. The process is restarted when it exits, when its code changes
+// and when its environment changes, and stopped when the function is deleted.
+// Every process runs in its own process group so that stopping the runner
+// leaves nothing behind.
+package lambdarunner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Config says where the runner keeps code and how functions reach the stack.
+type Config struct {
+	// Dir holds each function's deployment package and its unpacked code.
+	Dir string
+	// RuntimeAPI is host:port of the Runtime API; a function's process gets
+	// AWS_LAMBDA_RUNTIME_API=<RuntimeAPI>/_runtime/<function name>.
+	RuntimeAPI string
+	// Endpoint is the URL a function's AWS SDK should call (AWS_ENDPOINT_URL).
+	Endpoint string
+	// Region is given to functions as AWS_REGION and AWS_DEFAULT_REGION.
+	Region string
+	// Log receives the functions' output, each line prefixed with the name.
+	Log io.Writer
+	// AttachTimeout bounds how long a deploy waits for a new process to poll
+	// the Runtime API for its first invocation.
+	AttachTimeout time.Duration
+	// OnExit is called after a function's process exited on its own, so the
+	// caller can fail the invocations it was running (as Lambda reports
+	// Runtime.ExitError).
+	OnExit func(name string, err error)
+}
+
+// Function is the part of a Lambda function's configuration a process needs.
+type Function struct {
+	Name         string
+	Architecture string // x86_64 or arm64
+	Handler      string
+	MemoryMB     int
+	Environment  map[string]string
+}
+
+// Status is a function's state as Lambda reports it in GetFunction.
+type Status struct {
+	State                  string // Active or Failed
+	StateReasonCode        string
+	StateReason            string
+	LastUpdateStatus       string // Successful or Failed
+	LastUpdateReasonCode   string
+	LastUpdateStatusReason string
+}
+
+// Runner supervises one process per deployed function.
+type Runner struct {
+	cfg Config
+
+	mu    sync.Mutex
+	funcs map[string]*function
+
+	// current maps a function name to its running process. It is separate
+	// from mu because Attached is called while a deploy holds mu waiting
+	// for exactly that call.
+	current sync.Map
+}
+
+type function struct {
+	cfg     Function
+	status  Status
+	zipPath string
+	codeDir string // empty while the function has no runnable code
+	gen     int
+	proc    *process
+}
+
+// New returns a runner; cfg.Dir is created on first deploy.
+func New(cfg Config) *Runner {
+	if cfg.Log == nil {
+		cfg.Log = io.Discard
+	}
+
+	// Processes run in their code directory, so paths must not be relative
+	// to the caller's.
+	if abs, err := filepath.Abs(cfg.Dir); err == nil {
+		cfg.Dir = abs
+	}
+
+	if cfg.AttachTimeout == 0 {
+		cfg.AttachTimeout = 10 * time.Second
+	}
+
+	return &Runner{cfg: cfg, funcs: make(map[string]*function)}
+}
+
+// Deploy installs new code for a function and (re)starts its process. It
+// returns once the process polls the Runtime API, so an invoke sent after
+// Deploy returns finds a handler. A package that cannot run is reported as a
+// *BundleError and recorded in the function's Status: a new function becomes
+// Failed; an existing one keeps running its previous code with its last
+// update Failed, as Lambda does.
+func (r *Runner) Deploy(ctx context.Context, fn Function, zipBytes []byte) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+
+	f, exists := r.funcs[fn.Name]
+	if !exists {
+		f = &function{}
+		r.funcs[fn.Name] = f
+	}
+
+	f.gen++
+	base := filepath.Join(r.cfg.Dir, fn.Name)
+	codeDir := filepath.Join(base, "code-"+strconv.Itoa(f.gen))
+
+	if err := os.MkdirAll(base, 0o755); err != nil {
+		return fmt.Errorf("create function directory: %w", err)
+	}
+
+	zipPath := filepath.Join(base, "code-"+strconv.Itoa(f.gen)+".zip")
+	if err := os.WriteFile(zipPath, zipBytes, 0o644); err != nil {
+		return fmt.Errorf("keep deployment package: %w", err)
+	}
+
+	if err := Unpack(zipBytes, fn.Architecture, codeDir); err != nil {
+		_ = os.RemoveAll(codeDir)
+
+		var be *BundleError
+		if !errors.As(err, &be) {
+			return err
+		}
+
+		// Lambda serves the package it was given even when it cannot run.
+		r.replaceZip(f, zipPath)
+		f.cfg = fn
+		f.status.LastUpdateStatus = "Failed"
+		f.status.LastUpdateReasonCode = be.Code
+		f.status.LastUpdateStatusReason = be.Reason
+
+		if f.codeDir == "" {
+			f.status.State = "Failed"
+			f.status.StateReasonCode = be.Code
+			f.status.StateReason = be.Reason
+		}
+
+		return be
+	}
+
+	r.replaceZip(f, zipPath)
+	f.cfg = fn
+	f.status = Status{State: "Active", LastUpdateStatus: "Successful"}
+
+	oldDir := f.codeDir
+	f.codeDir = codeDir
+
+	err := r.restartLocked(ctx, f)
+
+	if oldDir != "" {
+		_ = os.RemoveAll(oldDir)
+	}
+
+	return err
+}
+
+func (r *Runner) replaceZip(f *function, zipPath string) {
+	if f.zipPath != "" && f.zipPath != zipPath {
+		_ = os.Remove(f.zipPath)
+	}
+
+	f.zipPath = zipPath
+}
+
+// Reconfigure applies a configuration change. Only what the process sees
+// (environment, handler, memory, architecture) restarts it, as a new Lambda
+// execution environment would pick it up.
+func (r *Runner) Reconfigure(ctx context.Context, fn Function) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+
+	f, ok := r.funcs[fn.Name]
+	if !ok {
+		return nil
+	}
+
+	same := f.cfg.Handler == fn.Handler && f.cfg.MemoryMB == fn.MemoryMB &&
+		f.cfg.Architecture == fn.Architecture && maps.Equal(f.cfg.Environment, fn.Environment)
+	f.cfg = fn
+
+	if same || f.codeDir == "" {
+		return nil
+	}
+
+	return r.restartLocked(ctx, f)
+}
+
+// Remove stops a function's process and deletes its code.
+func (r *Runner) Remove(name string) {
+	r.mu.Lock()
+	f, ok := r.funcs[name]
+	delete(r.funcs, name)
+	r.current.Delete(name)
+	r.mu.Unlock()
+
+	if !ok {
+		return
+	}
+
+	if f.proc != nil {
+		f.proc.stop()
+	}
+
+	_ = os.RemoveAll(filepath.Join(r.cfg.Dir, name))
+}
+
+// Status returns a function's state; ok is false for a function the runner
+// has never been given code for.
+func (r *Runner) Status(name string) (Status, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+
+	f, ok := r.funcs[name]
+	if !ok {
+		return Status{}, false
+	}
+
+	return f.status, true
+}
+
+// ZipPath returns the path of the deployment package a function was last
+// given, for serving it back as GetFunction's Code.Location.
+func (r *Runner) ZipPath(name string) (string, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+
+	f, ok := r.funcs[name]
+	if !ok || f.zipPath == "" {
+		return "", false
+	}
+
+	return f.zipPath, true
+}
+
+// Attached records that a function's process polled the Runtime API.
+func (r *Runner) Attached(name string) {
+	if p, ok := r.current.Load(name); ok {
+		p.(*process).markAttached()
+	}
+}
+
+// Shutdown stops every process and waits for them to exit.
+func (r *Runner) Shutdown() {
+	r.mu.Lock()
+	procs := make([]*process, 0, len(r.funcs))
+
+	for _, name := range slices.Sorted(maps.Keys(r.funcs)) {
+		if p := r.funcs[name].proc; p != nil {
+			procs = append(procs, p)
+		}
+	}
+
+	r.funcs = make(map[string]*function)
+	r.mu.Unlock()
+
+	var wg sync.WaitGroup
+	for _, p := range procs {
+		wg.Go(p.stop)
+	}
+
+	wg.Wait()
+}
+
+// restartLocked replaces the function's process with one running its current
+// code and configuration, and waits for it to attach. r.mu is held, so
+// invocations for other functions are not affected but deploys serialize.
+func (r *Runner) restartLocked(ctx context.Context, f *function) error {
+	if f.proc != nil {
+		f.proc.stop()
+	}
+
+	p := newProcess(f.cfg.Name, f.codeDir, r.environment(f), r.cfg)
+	f.proc = p
+	r.current.Store(f.cfg.Name, p)
+	go p.supervise()
+
+	select {
+	case <-p.attached:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("wait for %s to poll the Runtime API: %w", f.cfg.Name, ctx.Err())
+	case <-time.After(r.cfg.AttachTimeout):
+		// A bootstrap that crashes at start-up or is slow to initialise is
+		// not a deploy failure on Lambda either: invokes will report it.
+		return nil
+	}
+}
+
+// environment is what Lambda sets for a custom runtime, the function's own
+// variables, and the local stack's endpoint and test credentials. Reserved
+// names win over the function's variables, as on Lambda.
+// https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html#configuration-envvars-runtime
+func (r *Runner) environment(f *function) []string {
+	env := map[string]string{}
+	maps.Copy(env, f.cfg.Environment)
+
+	mem := f.cfg.MemoryMB
+	if mem == 0 {
+		mem = 128
+	}
+
+	reserved := map[string]string{
+		"AWS_LAMBDA_RUNTIME_API":          r.cfg.RuntimeAPI + "/_runtime/" + f.cfg.Name,
+		"AWS_LAMBDA_FUNCTION_NAME":        f.cfg.Name,
+		"AWS_LAMBDA_FUNCTION_VERSION":     "$LATEST",
+		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": strconv.Itoa(mem),
+		"AWS_LAMBDA_LOG_GROUP_NAME":       "/aws/lambda/" + f.cfg.Name,
+		"AWS_LAMBDA_LOG_STREAM_NAME":      "local/" + strconv.Itoa(f.gen),
+		"AWS_LAMBDA_INITIALIZATION_TYPE":  "on-demand",
+		"_HANDLER":                        f.cfg.Handler,
+		"LAMBDA_TASK_ROOT":                f.codeDir,
+		"LAMBDA_RUNTIME_DIR":              f.codeDir,
+		"AWS_REGION":                      r.cfg.Region,
+		"AWS_DEFAULT_REGION":              r.cfg.Region,
+		"AWS_ACCESS_KEY_ID":               "test",
+		"AWS_SECRET_ACCESS_KEY":           "test",
+		"AWS_ENDPOINT_URL":                r.cfg.Endpoint,
+		"TZ":                              ":UTC",
+		"LANG":                            "en_US.UTF-8",
+		"PATH":                            "/usr/local/bin:/usr/bin:/bin",
+	}
+	maps.Copy(env, reserved)
+	// Credentials from the host would point the function at a real account.
+	delete(env, "AWS_SESSION_TOKEN")
+	delete(env, "AWS_PROFILE")
+
+	out := make([]string, 0, len(env))
+	for _, k := range slices.Sorted(maps.Keys(env)) {
+		out = append(out, k+"="+env[k])
+	}
+
+	return out
+}
+
+// process is one function's bootstrap, restarted with backoff when it exits.
+type process struct {
+	name    string
+	dir     string
+	env     []string
+	cfg     Config
+	stopCh  chan struct{}
+	done    chan struct{}
+	stopped sync.Once
+
+	attachOnce sync.Once
+	attached   chan struct{}
+
+	mu  sync.Mutex
+	cmd *exec.Cmd
+}
+
+func newProcess(name, dir string, env []string, cfg Config) *process {
+	return &process{
+		name: name, dir: dir, env: env, cfg: cfg,
+		stopCh:   make(chan struct{}),
+		done:     make(chan struct{}),
+		attached: make(chan struct{}),
+	}
+}
+
+func (p *process) markAttached() {
+	p.attachOnce.Do(func() { close(p.attached) })
+}
+
+// Restart backoff: quick enough that a crash costs one invocation, slow
+// enough that a bootstrap failing at start-up does not spin a core.
+const (
+	minBackoff = 100 * time.Millisecond
+	maxBackoff = 5 * time.Second
+	// A process that ran this long is considered healthy: the next crash
+	// starts from minBackoff again.
+	healthyRun = 10 * time.Second
+)
+
+func (p *process) supervise() {
+	defer close(p.done)
+
+	backoff := minBackoff
+
+	for {
+		started := time.Now()
+		err := p.runOnce()
+
+		select {
+		case <-p.stopCh:
+			return
+		default:
+		}
+
+		fmt.Fprintf(p.cfg.Log, "lambda[%s] bootstrap exited (%v); restarting in %s\n", p.name, err, backoff)
+
+		if p.cfg.OnExit != nil {
+			p.cfg.OnExit(p.name, err)
+		}
+
+		if time.Since(started) > healthyRun {
+			backoff = minBackoff
+		}
+
+		select {
+		case <-p.stopCh:
+			return
+		case <-time.After(backoff):
+		}
+
+		backoff = min(backoff*2, maxBackoff)
+	}
+}
+
+// runOnce starts bootstrap in its own process group and waits for it.
+func (p *process) runOnce() error {
+	cmd := exec.Command(filepath.Join(p.dir, "bootstrap"))
+	cmd.Dir = p.dir
+	cmd.Env = p.env
+	cmd.Stdout = &prefixWriter{w: p.cfg.Log, prefix: "lambda[" + p.name + "] "}
+	cmd.Stderr = cmd.Stdout
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+
+	p.mu.Lock()
+	select {
+	case <-p.stopCh:
+		p.mu.Unlock()
+		return errors.New("stopped")
+	default:
+	}
+
+	if err := cmd.Start(); err != nil {
+		p.mu.Unlock()
+		return err
+	}
+
+	p.cmd = cmd
+	p.mu.Unlock()
+
+	err := cmd.Wait()
+	// Whatever bootstrap started in its group must not outlive it.
+	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+
+	p.mu.Lock()
+	p.cmd = nil
+	p.mu.Unlock()
+
+	if err == nil {
+		return errors.New("exit status 0")
+	}
+
+	return err
+}
+
+// stopGrace is how long a function may take to exit after SIGTERM, like the
+// shutdown phase Lambda gives an execution environment.
+const stopGrace = 2 * time.Second
+
+// stop ends the process group (bootstrap and anything it started) and waits
+// for the supervisor to return.
+func (p *process) stop() {
+	p.stopped.Do(func() {
+		p.mu.Lock()
+		close(p.stopCh)
+		cmd := p.cmd
+		p.mu.Unlock()
+
+		if cmd != nil && cmd.Process != nil {
+			pgid := cmd.Process.Pid
+			_ = syscall.Kill(-pgid, syscall.SIGTERM)
+
+			select {
+			case <-p.done:
+			case <-time.After(stopGrace):
+				_ = syscall.Kill(-pgid, syscall.SIGKILL)
+			}
+		}
+	})
+	<-p.done
+}
+
+// prefixWriter prefixes each line a function writes with its name, so the
+// stack's log says which function said what.
+type prefixWriter struct {
+	mu     sync.Mutex
+	w      io.Writer
+	prefix string
+	mid    bool
+}
+
+func (pw *prefixWriter) Write(b []byte) (int, error) {
+	pw.mu.Lock()
+	defer pw.mu.Unlock()
+
+	out := make([]byte, 0, len(b)+len(pw.prefix))
+
+	for _, c := range b {
+		if !pw.mid {
+			out = append(out, pw.prefix...)
+			pw.mid = true
+		}
+
+		out = append(out, c)
+
+		if c == '\n' {
+			pw.mid = false
+		}
+	}
+
+	if _, err := pw.w.Write(out); err != nil {
+		return 0, err
+	}
+
+	return len(b), nil
+}
