@@ -133,12 +133,16 @@ func (s *Server) lambdaDeploy(w http.ResponseWriter, r *http.Request, name strin
 		}
 	}
 
+	began := time.Now()
+
 	kr, err := s.forward(r, body)
 	if err != nil {
 		writeLambdaError(w, http.StatusBadGateway, "ServiceException", err.Error())
 
 		return
 	}
+
+	recorded := time.Since(began)
 
 	if kr.status/100 != 2 || req.DryRun || len(zipBytes) == 0 {
 		kr.write(w, kr.body)
@@ -161,6 +165,8 @@ func (s *Server) lambdaDeploy(w http.ResponseWriter, r *http.Request, name strin
 			s.log.Error("deploy function", "function", fn.Name, "err", err)
 		}
 	}
+
+	s.log.Debug("deployed function", "function", fn.Name, "kumo", recorded, "run", time.Since(began)-recorded)
 
 	kr.write(w, s.patchConfig(kr.body, ""))
 }

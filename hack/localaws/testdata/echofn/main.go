@@ -34,7 +34,12 @@ type Result struct {
 	Key      string `json:"key,omitempty"`
 }
 
+// calls counts this process's invocations, for "flaky".
+var calls int
+
 func handle(ctx context.Context, ev Event) (Result, error) {
+	calls++
+
 	res := Result{
 		Action:   ev.Action,
 		Function: os.Getenv("AWS_LAMBDA_FUNCTION_NAME"),
@@ -46,6 +51,12 @@ func handle(ctx context.Context, ev Event) (Result, error) {
 	switch ev.Action {
 	case "fail":
 		return res, errors.New("asked to fail")
+	case "flaky":
+		// Fails every other call, starting with the first: a retried Task
+		// succeeds on its second attempt.
+		if calls%2 == 1 {
+			return res, errors.New("flaky failure")
+		}
 	case "crash":
 		os.Exit(3)
 	case "put":
