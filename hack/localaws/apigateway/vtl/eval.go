@@ -264,7 +264,7 @@ func (r *renderer) ref(ref *reference) any {
 					}
 					panic(e)
 				}
-				panic(&Error{Pos: ref.pos, Msg: err.Error()})
+				panic(&Error{Pos: ref.pos, Msg: err.Error(), Err: err})
 			}
 		default:
 			v = property(ref.pos, v, p.name)

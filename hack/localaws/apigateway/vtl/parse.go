@@ -17,7 +17,11 @@ type Error struct {
 	Pos       int // byte offset in the template
 	Msg       string
 	Construct string
+	Err       error // the underlying error of a failed call, e.g. a *BodyError
 }
+
+// Unwrap exposes the underlying error to errors.As.
+func (e *Error) Unwrap() error { return e.Err }
 
 func (e *Error) Error() string {
 	line := ""
