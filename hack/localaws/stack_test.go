@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,6 +22,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/apigateway"
+	apigwtypes "github.com/aws/aws-sdk-go-v2/service/apigateway/types"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
@@ -857,6 +860,21 @@ func TestRoleTagsAndDeleteConflict(t *testing.T) {
 		t.Fatalf("PutRolePolicy: %v", err)
 	}
 
+	// IAM returns policy documents URL-encoded.
+	pol, err := ic.GetRolePolicy(t.Context(), &iam.GetRolePolicyInput{RoleName: aws.String(name), PolicyName: aws.String("write")})
+	if err != nil {
+		t.Fatalf("GetRolePolicy: %v", err)
+	}
+
+	if doc, err := url.QueryUnescape(aws.ToString(pol.PolicyDocument)); err != nil || strings.HasPrefix(aws.ToString(pol.PolicyDocument), "{") || !strings.Contains(doc, `"s3:PutObject"`) {
+		t.Errorf("GetRolePolicy document %q, want it URL-encoded", aws.ToString(pol.PolicyDocument))
+	}
+
+	role, err := ic.GetRole(t.Context(), &iam.GetRoleInput{RoleName: aws.String(name)})
+	if err != nil || !strings.HasPrefix(aws.ToString(role.Role.AssumeRolePolicyDocument), "%7B") {
+		t.Errorf("GetRole trust policy %v %q, want it URL-encoded", err, aws.ToString(role.Role.AssumeRolePolicyDocument))
+	}
+
 	_, err = ic.DeleteRole(t.Context(), &iam.DeleteRoleInput{RoleName: aws.String(name)})
 	if errorCode(err) != "DeleteConflict" {
 		t.Fatalf("DeleteRole with an inline policy: %v, want DeleteConflict", err)
@@ -928,5 +946,109 @@ func TestShutdownLeavesNoFunctionRunning(t *testing.T) {
 
 	if err := syscall.Kill(res.PID, 0); err == nil {
 		t.Errorf("bootstrap pid %d still runs after localaws stopped", res.PID)
+	}
+}
+
+// TestInvokeURLRunsThePipeline builds the seed's shape through the SDK: a
+// REST API whose POST /resize is an AWS integration to StartExecution with
+// the seed's mapping template, deployed to a stage, then POSTs to the local
+// invoke URL and finds the function's object in S3.
+func TestInvokeURLRunsThePipeline(t *testing.T) {
+	s3c, _, lc, sc := clients()
+	ag := apigateway.NewFromConfig(awsConfig())
+	ctx := t.Context()
+
+	bucket := createBucket(t, s3c)
+	fn := createEcho(t, lc, uniq("echo"), nil)
+	sm := createMachine(t, sc, uniq("wf"), workflow(aws.ToString(fn.FunctionArn)), sfntypes.StateMachineTypeStandard)
+
+	api, err := ag.CreateRestApi(ctx, &apigateway.CreateRestApiInput{Name: aws.String(uniq("api"))})
+	if err != nil {
+		t.Fatalf("CreateRestApi: %v", err)
+	}
+
+	t.Cleanup(func() {
+		_, _ = ag.DeleteRestApi(context.Background(), &apigateway.DeleteRestApiInput{RestApiId: api.Id})
+	})
+
+	resources, err := ag.GetResources(ctx, &apigateway.GetResourcesInput{RestApiId: api.Id})
+	if err != nil || len(resources.Items) == 0 {
+		t.Fatalf("GetResources: %v", err)
+	}
+
+	res, err := ag.CreateResource(ctx, &apigateway.CreateResourceInput{RestApiId: api.Id, ParentId: resources.Items[0].Id, PathPart: aws.String("resize")})
+	if err != nil {
+		t.Fatalf("CreateResource: %v", err)
+	}
+
+	post := aws.String("POST")
+
+	if _, err := ag.PutMethod(ctx, &apigateway.PutMethodInput{RestApiId: api.Id, ResourceId: res.Id, HttpMethod: post, AuthorizationType: aws.String("NONE")}); err != nil {
+		t.Fatalf("PutMethod: %v", err)
+	}
+
+	template := fmt.Sprintf(`{"stateMachineArn": %q, "name": "$context.requestId", "input": "$util.escapeJavaScript($input.body)"}`, aws.ToString(sm))
+
+	if _, err := ag.PutIntegration(ctx, &apigateway.PutIntegrationInput{
+		RestApiId: api.Id, ResourceId: res.Id, HttpMethod: post,
+		Type:                  apigwtypes.IntegrationTypeAws,
+		IntegrationHttpMethod: post,
+		Uri:                   aws.String("arn:aws:apigateway:" + region + ":states:action/StartExecution"),
+		Credentials:           aws.String("arn:aws:iam::000000000000:role/localaws-test-api"),
+		RequestTemplates:      map[string]string{"application/json": template},
+	}); err != nil {
+		t.Fatalf("PutIntegration: %v", err)
+	}
+
+	if _, err := ag.PutMethodResponse(ctx, &apigateway.PutMethodResponseInput{RestApiId: api.Id, ResourceId: res.Id, HttpMethod: post, StatusCode: aws.String("200")}); err != nil {
+		t.Fatalf("PutMethodResponse: %v", err)
+	}
+
+	if _, err := ag.PutIntegrationResponse(ctx, &apigateway.PutIntegrationResponseInput{
+		RestApiId: api.Id, ResourceId: res.Id, HttpMethod: post, StatusCode: aws.String("200"), SelectionPattern: aws.String(""),
+	}); err != nil {
+		t.Fatalf("PutIntegrationResponse: %v", err)
+	}
+
+	if _, err := ag.CreateDeployment(ctx, &apigateway.CreateDeploymentInput{RestApiId: api.Id, StageName: aws.String("prod")}); err != nil {
+		t.Fatalf("CreateDeployment: %v", err)
+	}
+
+	body := fmt.Sprintf(`{"action":"put","bucket":%q,"key":"from-api.txt","body":"quote \" and \\ and\nnewline"}`, bucket)
+	invokeURL := endpoint + "/restapis/" + aws.ToString(api.Id) + "/prod/_user_request_/resize"
+
+	began := time.Now()
+
+	resp, err := http.Post(invokeURL, "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatalf("POST %s: %v", invokeURL, err)
+	}
+
+	answer, _ := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+
+	var started struct {
+		ExecutionArn string `json:"executionArn"`
+	}
+
+	if resp.StatusCode != http.StatusOK || json.Unmarshal(answer, &started) != nil || started.ExecutionArn == "" {
+		t.Fatalf("POST %s: %d %s, want 200 with an executionArn", invokeURL, resp.StatusCode, answer)
+	}
+
+	done := waitExecution(t, sc, aws.String(started.ExecutionArn))
+	if done.Status != sfntypes.ExecutionStatusSucceeded {
+		t.Fatalf("execution %s: %q %q", done.Status, aws.ToString(done.Error), aws.ToString(done.Cause))
+	}
+
+	obj, err := s3c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String("out/from-api.txt")})
+	if err != nil {
+		t.Fatalf("the function's object is not in S3: %v", err)
+	}
+	defer obj.Body.Close()
+
+	t.Logf("POST to the invoke URL until the object is in S3: %s", time.Since(began).Round(time.Millisecond))
+
+	if b, _ := io.ReadAll(obj.Body); string(b) != "quote \" and \\ and\nnewline" {
+		t.Errorf("object body %q: the request body did not survive the mapping template", b)
 	}
 }

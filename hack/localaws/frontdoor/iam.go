@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/xml"
+	"html"
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
+	"strings"
 
 	"github.com/google/uuid"
 )
@@ -40,6 +43,8 @@ func (s *Server) serveIAM(w http.ResponseWriter, r *http.Request) bool {
 		s.iamListRoleTags(w, r, form.Get("RoleName"))
 	case "DeleteRole":
 		s.iamDeleteRole(w, r, form.Get("RoleName"))
+	case "GetRole", "CreateRole", "ListRoles", "UpdateRole", "GetRolePolicy":
+		s.iamEncodePolicies(w, r, body)
 	default:
 		return false
 	}
@@ -141,6 +146,43 @@ func (s *Server) iamDeleteRole(w http.ResponseWriter, r *http.Request, role stri
 	}
 
 	s.proxy.ServeHTTP(w, r)
+}
+
+// policyElement matches the policy documents IAM returns.
+var policyElement = regexp.MustCompile(`<(AssumeRolePolicyDocument|PolicyDocument)>([^<]*)</(?:AssumeRolePolicyDocument|PolicyDocument)>`)
+
+// iamEncodePolicies returns policy documents URL-encoded (RFC 3986), as IAM
+// does; kumo returns them as raw JSON, so a client that forgets to decode
+// would pass here and fail on AWS.
+// https://docs.aws.amazon.com/IAM/latest/APIReference/API_GetRolePolicy.html
+func (s *Server) iamEncodePolicies(w http.ResponseWriter, r *http.Request, body []byte) {
+	kr, err := s.forward(r, body)
+	if err != nil {
+		writeIAMError(w, http.StatusInternalServerError, "Receiver", "ServiceFailure", err.Error())
+
+		return
+	}
+
+	if kr.status != http.StatusOK {
+		kr.write(w, kr.body)
+
+		return
+	}
+
+	out := policyElement.ReplaceAllFunc(kr.body, func(m []byte) []byte {
+		sub := policyElement.FindSubmatch(m)
+		doc := html.UnescapeString(string(sub[2]))
+
+		if !strings.HasPrefix(strings.TrimSpace(doc), "{") {
+			return m
+		}
+
+		enc := strings.ReplaceAll(url.QueryEscape(doc), "+", "%20")
+
+		return []byte("<" + string(sub[1]) + ">" + enc + "</" + string(sub[1]) + ">")
+	})
+
+	kr.write(w, out)
 }
 
 func writeIAMXML(w http.ResponseWriter, v any) {
