@@ -390,3 +390,40 @@ func TestMalformedControlRequestsDoNotPanic(t *testing.T) {
 	_, err := c.UpdateRestApi(context.Background(), &apigateway.UpdateRestApiInput{RestApiId: api.Id, PatchOperations: []types.PatchOperation{{Op: types.OpMove, Path: aws.String("/name")}}})
 	wantErr[*types.BadRequestException](t, err, "patch operation")
 }
+
+// Control-plane writes, deployments and execute-api calls may interleave freely.
+func TestConcurrentUse(t *testing.T) {
+	ctx := context.Background()
+	inv := &fakeInvoker{status: 200, body: `{}`}
+	_, ts, c := newTestServer(t, inv)
+	api := createSeedAPI(t, c)
+	url := "/restapis/" + api.id + "/prod/_user_request_/resize"
+	root := must(c.GetRestApi(ctx, &apigateway.GetRestApiInput{RestApiId: aws.String(api.id)}))(t).RootResourceId
+	var wg sync.WaitGroup
+	for i := 0; i < 8; i++ {
+		wg.Add(3)
+		go func() {
+			defer wg.Done()
+			for j := 0; j < 5; j++ {
+				if r := post(t, ts.URL, url, "application/json", seedBody); r.status != 200 {
+					t.Errorf("execute: %d %s", r.status, r.body)
+				}
+			}
+		}()
+		go func(i int) {
+			defer wg.Done()
+			_, err := c.CreateResource(ctx, &apigateway.CreateResourceInput{RestApiId: aws.String(api.id), ParentId: root, PathPart: aws.String("p" + string(rune('a'+i)))})
+			if err != nil {
+				t.Errorf("CreateResource: %v", err)
+			}
+			_, _ = c.GetResources(ctx, &apigateway.GetResourcesInput{RestApiId: aws.String(api.id), Embed: []string{"methods"}})
+		}(i)
+		go func() {
+			defer wg.Done()
+			if _, err := c.CreateDeployment(ctx, &apigateway.CreateDeploymentInput{RestApiId: aws.String(api.id), StageName: aws.String("prod")}); err != nil {
+				t.Errorf("CreateDeployment: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+}
