@@ -70,22 +70,32 @@ type Status struct {
 type Runner struct {
 	cfg Config
 
-	mu    sync.Mutex
-	funcs map[string]*function
+	// mu guards funcs and each function's status and zipPath. It is only
+	// held briefly, so reads (GetFunction, Invoke) never wait for a deploy.
+	mu     sync.Mutex
+	funcs  map[string]*function
+	closed bool
 
-	// current maps a function name to its running process. It is separate
-	// from mu because Attached is called while a deploy holds mu waiting
-	// for exactly that call.
+	// current maps a function name to its running process, for Attached,
+	// which arrives while the deploy that started the process waits for it.
 	current sync.Map
 }
 
 type function struct {
-	cfg     Function
+	// deployMu serialises deploys, reconfigurations and removal of one
+	// function; it is held while a new process starts and attaches.
+	deployMu sync.Mutex
+
+	// Under Runner.mu:
 	status  Status
 	zipPath string
+
+	// Under deployMu:
+	cfg     Function
 	codeDir string // empty while the function has no runnable code
 	gen     int
 	proc    *process
+	removed bool
 }
 
 // New returns a runner; cfg.Dir is created on first deploy.
@@ -107,6 +117,47 @@ func New(cfg Config) *Runner {
 	return &Runner{cfg: cfg, funcs: make(map[string]*function)}
 }
 
+// errClosed is returned for deploys after Shutdown.
+var errClosed = errors.New("lambda runner is shut down")
+
+// lock returns the function's record, created if needed, with its deployMu
+// held.
+func (r *Runner) lock(name string, create bool) (*function, error) {
+	r.mu.Lock()
+
+	if r.closed {
+		r.mu.Unlock()
+		return nil, errClosed
+	}
+
+	f, ok := r.funcs[name]
+	if !ok {
+		if !create {
+			r.mu.Unlock()
+			return nil, nil
+		}
+
+		f = &function{}
+		r.funcs[name] = f
+	}
+	r.mu.Unlock()
+
+	f.deployMu.Lock()
+
+	if f.removed {
+		// Removed while this call waited for deployMu.
+		f.deployMu.Unlock()
+
+		if create {
+			return r.lock(name, create)
+		}
+
+		return nil, nil
+	}
+
+	return f, nil
+}
+
 // Deploy installs new code for a function and (re)starts its process. It
 // returns once the process polls the Runtime API, so an invoke sent after
 // Deploy returns finds a handler. A package that cannot run is reported as a
@@ -114,14 +165,11 @@ func New(cfg Config) *Runner {
 // Failed; an existing one keeps running its previous code with its last
 // update Failed, as Lambda does.
 func (r *Runner) Deploy(ctx context.Context, fn Function, zipBytes []byte) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-
-	f, exists := r.funcs[fn.Name]
-	if !exists {
-		f = &function{}
-		r.funcs[fn.Name] = f
+	f, err := r.lock(fn.Name, true)
+	if err != nil {
+		return err
 	}
+	defer f.deployMu.Unlock()
 
 	f.gen++
 	base := filepath.Join(r.cfg.Dir, fn.Name)
@@ -136,17 +184,20 @@ func (r *Runner) Deploy(ctx context.Context, fn Function, zipBytes []byte) error
 		return fmt.Errorf("keep deployment package: %w", err)
 	}
 
+	f.cfg = fn
+
 	if err := Unpack(zipBytes, fn.Architecture, codeDir); err != nil {
 		_ = os.RemoveAll(codeDir)
 
 		var be *BundleError
 		if !errors.As(err, &be) {
+			_ = os.Remove(zipPath)
 			return err
 		}
 
 		// Lambda serves the package it was given even when it cannot run.
+		r.mu.Lock()
 		r.replaceZip(f, zipPath)
-		f.cfg = fn
 		f.status.LastUpdateStatus = "Failed"
 		f.status.LastUpdateReasonCode = be.Code
 		f.status.LastUpdateStatusReason = be.Reason
@@ -156,18 +207,20 @@ func (r *Runner) Deploy(ctx context.Context, fn Function, zipBytes []byte) error
 			f.status.StateReasonCode = be.Code
 			f.status.StateReason = be.Reason
 		}
+		r.mu.Unlock()
 
 		return be
 	}
 
+	r.mu.Lock()
 	r.replaceZip(f, zipPath)
-	f.cfg = fn
 	f.status = Status{State: "Active", LastUpdateStatus: "Successful"}
+	r.mu.Unlock()
 
 	oldDir := f.codeDir
 	f.codeDir = codeDir
 
-	err := r.restartLocked(ctx, f)
+	err = r.restart(ctx, f)
 
 	if oldDir != "" {
 		_ = os.RemoveAll(oldDir)
@@ -176,6 +229,7 @@ func (r *Runner) Deploy(ctx context.Context, fn Function, zipBytes []byte) error
 	return err
 }
 
+// replaceZip records the package a function serves; r.mu is held.
 func (r *Runner) replaceZip(f *function, zipPath string) {
 	if f.zipPath != "" && f.zipPath != zipPath {
 		_ = os.Remove(f.zipPath)
@@ -188,13 +242,11 @@ func (r *Runner) replaceZip(f *function, zipPath string) {
 // (environment, handler, memory, architecture) restarts it, as a new Lambda
 // execution environment would pick it up.
 func (r *Runner) Reconfigure(ctx context.Context, fn Function) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-
-	f, ok := r.funcs[fn.Name]
-	if !ok {
-		return nil
+	f, err := r.lock(fn.Name, false)
+	if err != nil || f == nil {
+		return err
 	}
+	defer f.deployMu.Unlock()
 
 	same := f.cfg.Handler == fn.Handler && f.cfg.MemoryMB == fn.MemoryMB &&
 		f.cfg.Architecture == fn.Architecture && maps.Equal(f.cfg.Environment, fn.Environment)
@@ -204,20 +256,23 @@ func (r *Runner) Reconfigure(ctx context.Context, fn Function) error {
 		return nil
 	}
 
-	return r.restartLocked(ctx, f)
+	return r.restart(ctx, f)
 }
 
 // Remove stops a function's process and deletes its code.
 func (r *Runner) Remove(name string) {
-	r.mu.Lock()
-	f, ok := r.funcs[name]
-	delete(r.funcs, name)
-	r.current.Delete(name)
-	r.mu.Unlock()
-
-	if !ok {
+	f, err := r.lock(name, false)
+	if err != nil || f == nil {
 		return
 	}
+	defer f.deployMu.Unlock()
+
+	r.mu.Lock()
+	delete(r.funcs, name)
+	r.mu.Unlock()
+
+	f.removed = true
+	r.current.CompareAndDelete(name, f.proc)
 
 	if f.proc != nil {
 		f.proc.stop()
@@ -233,7 +288,7 @@ func (r *Runner) Status(name string) (Status, bool) {
 	defer r.mu.Unlock()
 
 	f, ok := r.funcs[name]
-	if !ok {
+	if !ok || f.status.State == "" {
 		return Status{}, false
 	}
 
@@ -261,32 +316,44 @@ func (r *Runner) Attached(name string) {
 	}
 }
 
-// Shutdown stops every process and waits for them to exit.
+// Shutdown stops every process and waits for them to exit; later deploys
+// fail.
 func (r *Runner) Shutdown() {
 	r.mu.Lock()
-	procs := make([]*process, 0, len(r.funcs))
-
-	for _, name := range slices.Sorted(maps.Keys(r.funcs)) {
-		if p := r.funcs[name].proc; p != nil {
-			procs = append(procs, p)
-		}
-	}
-
-	r.funcs = make(map[string]*function)
+	r.closed = true
+	names := slices.Sorted(maps.Keys(r.funcs))
 	r.mu.Unlock()
 
 	var wg sync.WaitGroup
-	for _, p := range procs {
-		wg.Go(p.stop)
+	for _, name := range names {
+		wg.Go(func() { r.stopFunction(name) })
 	}
 
 	wg.Wait()
 }
 
-// restartLocked replaces the function's process with one running its current
-// code and configuration, and waits for it to attach. r.mu is held, so
-// invocations for other functions are not affected but deploys serialize.
-func (r *Runner) restartLocked(ctx context.Context, f *function) error {
+func (r *Runner) stopFunction(name string) {
+	r.mu.Lock()
+	f, ok := r.funcs[name]
+	r.mu.Unlock()
+
+	if !ok {
+		return
+	}
+
+	f.deployMu.Lock()
+	defer f.deployMu.Unlock()
+
+	f.removed = true
+
+	if f.proc != nil {
+		f.proc.stop()
+	}
+}
+
+// restart replaces the function's process with one running its current
+// code and configuration, and waits for it to attach; f.deployMu is held.
+func (r *Runner) restart(ctx context.Context, f *function) error {
 	if f.proc != nil {
 		f.proc.stop()
 	}
