@@ -221,6 +221,10 @@ func TestControlPlaneRoundTrip(t *testing.T) {
 	if *us.DeploymentId != *dep2.Id || us.Variables["b"] != "2" || us.Variables["a"] != "" || !us.MethodSettings["*/*"].MetricsEnabled || *us.Description != "production" {
 		t.Errorf("UpdateStage: %+v", us)
 	}
+	_, err = c.UpdateStage(ctx, &apigateway.UpdateStageInput{RestApiId: id, StageName: aws.String("prod"), PatchOperations: []types.PatchOperation{
+		op(types.OpReplace, "/variables/b", "has space"),
+	}})
+	wantErr[*types.BadRequestException](t, err, "Stage variable value")
 	_, err = c.DeleteDeployment(ctx, &apigateway.DeleteDeploymentInput{RestApiId: id, DeploymentId: dep2.Id})
 	wantErr[*types.BadRequestException](t, err, "Active stages")
 	must(c.DeleteDeployment(ctx, &apigateway.DeleteDeploymentInput{RestApiId: id, DeploymentId: dep.Id}))(t)
@@ -251,6 +255,8 @@ func TestControlPlaneRoundTrip(t *testing.T) {
 	if _, ok := a2.Tags["team"]; ok {
 		t.Errorf("UntagResource left the tag: %v", a2.Tags)
 	}
+	// Other partitions name the same API.
+	must(c.TagResource(ctx, &apigateway.TagResourceInput{ResourceArn: aws.String("arn:aws-cn:apigateway:" + testRegion + "::/restapis/" + *id), Tags: map[string]string{"p": "cn"}}))(t)
 	_, err = c.TagResource(ctx, &apigateway.TagResourceInput{ResourceArn: aws.String(apiARN), Tags: map[string]string{"aws:reserved": "x"}})
 	wantErr[*types.BadRequestException](t, err, "aws:")
 

@@ -207,15 +207,20 @@ type createDeploymentInput struct {
 
 var stageNameRE = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,128}$`)
 
-var stageVariableRE = regexp.MustCompile(`^[A-Za-z0-9_]{1,64}$`)
+// Stage variable names and values are restricted as the stage variables reference says:
+// https://docs.aws.amazon.com/apigateway/latest/developerguide/aws-api-gateway-stage-variables-reference.html
+var (
+	stageVariableRE      = regexp.MustCompile(`^[A-Za-z0-9_]{1,64}$`)
+	stageVariableValueRE = regexp.MustCompile(`^[A-Za-z0-9\-._~:/?#&=,]{1,512}$`)
+)
 
 func checkVariables(vars map[string]string) error {
 	for k, v := range vars {
 		if !stageVariableRE.MatchString(k) {
 			return badRequest("Stage variable name %s must match [A-Za-z0-9_]+", k)
 		}
-		if len(v) > 512 {
-			return badRequest("Stage variable value for %s is longer than 512 characters", k)
+		if !stageVariableValueRE.MatchString(v) {
+			return badRequest("Stage variable value %q for %s must match [A-Za-z0-9-._~:/?#&=,]+ and be at most 512 characters", v, k)
 		}
 	}
 	return nil

@@ -259,13 +259,13 @@ func (s *Server) tags(c *call, arn string) (int, any, error) {
 }
 
 func (s *Server) taggable(arn string) (*map[string]string, error) {
-	const prefix = "arn:aws:apigateway:"
-	rest, ok := strings.CutPrefix(arn, prefix)
-	if !ok {
+	// arn:<partition>:apigateway:<region>::<path>
+	fields := strings.SplitN(arn, ":", 6)
+	if len(fields) != 6 || fields[0] != "arn" || fields[2] != "apigateway" || fields[4] != "" {
 		return nil, badRequest("Invalid resource ARN specified: %s", arn)
 	}
-	_, resPath, ok := strings.Cut(rest, "::")
-	if !ok {
+	resPath := fields[5]
+	if resPath == "" {
 		return nil, badRequest("Invalid resource ARN specified: %s", arn)
 	}
 	parts := strings.Split(strings.Trim(resPath, "/"), "/")
