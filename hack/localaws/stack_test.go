@@ -1052,3 +1052,87 @@ func TestInvokeURLRunsThePipeline(t *testing.T) {
 		t.Errorf("object body %q: the request body did not survive the mapping template", b)
 	}
 }
+
+// TestMalformedRequestsGetAWSErrors sends what a broken client might to each
+// operation the front door handles itself: each gets a client error in the
+// service's shape, and the stack keeps serving.
+func TestMalformedRequestsGetAWSErrors(t *testing.T) {
+	auth := func(service string) string {
+		return "AWS4-HMAC-SHA256 Credential=test/20260101/" + region + "/" + service + "/aws4_request, SignedHeaders=host, Signature=x"
+	}
+
+	cases := map[string]struct {
+		method, path, service, target, contentType, body string
+		wantCode                                         string
+	}{
+		"CreateFunction, not JSON": {
+			method: "POST", path: "/2015-03-31/functions", service: "lambda", contentType: "application/json", body: "{",
+			wantCode: "InvalidRequestContentException",
+		},
+		"UpdateFunctionCode, unknown function": {
+			method: "PUT", path: "/2015-03-31/functions/no-such-function/code", service: "lambda", contentType: "application/json",
+			body: `{"ZipFile":"UEsFBgAAAAAAAAAAAAAAAAAAAAAAAA=="}`, wantCode: "ResourceNotFoundException",
+		},
+		"UpdateStateMachine, not JSON": {
+			method: "POST", path: "/", service: "states", target: "AWSStepFunctions.UpdateStateMachine",
+			contentType: "application/x-amz-json-1.0", body: "[", wantCode: "SerializationException",
+		},
+		"UpdateStateMachine, nothing to update": {
+			method: "POST", path: "/", service: "states", target: "AWSStepFunctions.UpdateStateMachine",
+			contentType: "application/x-amz-json-1.0", body: `{"stateMachineArn":"arn:aws:states:us-east-1:000000000000:stateMachine:x"}`,
+			wantCode: "MissingRequiredParameter",
+		},
+		"StartSyncExecution, unknown machine": {
+			method: "POST", path: "/", service: "states", target: "AWSStepFunctions.StartSyncExecution",
+			contentType: "application/x-amz-json-1.0", body: `{"stateMachineArn":"arn:aws:states:us-east-1:000000000000:stateMachine:nope"}`,
+			wantCode: "StateMachineDoesNotExist",
+		},
+		"StartSyncExecution, not JSON": {
+			method: "POST", path: "/", service: "states", target: "AWSStepFunctions.StartSyncExecution",
+			contentType: "application/x-amz-json-1.0", body: "nope", wantCode: "SerializationException",
+		},
+		"CreateStateMachine, not JSON": {
+			method: "POST", path: "/", service: "states", target: "AWSStepFunctions.CreateStateMachine",
+			contentType: "application/x-amz-json-1.0", body: "{{", wantCode: "SerializationException",
+		},
+		"ListRoleTags, unknown role": {
+			method: "POST", path: "/", service: "iam", contentType: "application/x-www-form-urlencoded",
+			body: "Action=ListRoleTags&Version=2010-05-08&RoleName=no-such-role", wantCode: "NoSuchEntity",
+		},
+		"DeleteRole, unknown role": {
+			method: "POST", path: "/", service: "iam", contentType: "application/x-www-form-urlencoded",
+			body: "Action=DeleteRole&Version=2010-05-08&RoleName=no-such-role", wantCode: "NoSuchEntity",
+		},
+	}
+
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			req, err := http.NewRequestWithContext(t.Context(), tc.method, endpoint+tc.path, strings.NewReader(tc.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+
+			req.Header.Set("Authorization", auth(tc.service))
+			req.Header.Set("Content-Type", tc.contentType)
+
+			if tc.target != "" {
+				req.Header.Set("X-Amz-Target", tc.target)
+			}
+
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+
+			b, _ := io.ReadAll(resp.Body)
+			if resp.StatusCode < 400 || resp.StatusCode >= 500 || !strings.Contains(string(b)+resp.Header.Get("X-Amzn-ErrorType"), tc.wantCode) {
+				t.Errorf("%d %s (X-Amzn-ErrorType %q), want a 4xx %s", resp.StatusCode, b, resp.Header.Get("X-Amzn-ErrorType"), tc.wantCode)
+			}
+		})
+	}
+
+	if _, err := health(endpoint); err != nil {
+		t.Errorf("stack unhealthy after malformed requests: %v", err)
+	}
+}
