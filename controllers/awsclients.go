@@ -23,6 +23,9 @@ type AWSCall struct {
 	Service   string // the SDK's service ID, e.g. "S3", "Lambda"
 	Operation string // e.g. "CreateBucket"
 	Region    string
+	// Pipeline is the <namespace>/<name> of the ResizePipeline being
+	// reconciled, "" outside a reconcile.
+	Pipeline string
 	// Outcome is "Success" or the AWS error code (e.g. "NoSuchBucket").
 	Outcome  string
 	Duration time.Duration
@@ -134,12 +137,27 @@ func RecordCalls(rec CallRecorder) func(*middleware.Stack) error {
 					Service:   awsmiddleware.GetServiceID(ctx),
 					Operation: awsmiddleware.GetOperationName(ctx),
 					Region:    awsmiddleware.GetRegion(ctx),
+					Pipeline:  PipelineFromContext(ctx),
 					Outcome:   outcome(err),
 					Duration:  time.Since(start),
 				})
 				return out, md, err
 			}), middleware.After)
 	}
+}
+
+type pipelineKey struct{}
+
+// WithPipeline marks ctx as reconciling the pipeline <namespace>/<name>, so
+// the AWS calls made with it are attributed to that pipeline.
+func WithPipeline(ctx context.Context, pipeline string) context.Context {
+	return context.WithValue(ctx, pipelineKey{}, pipeline)
+}
+
+// PipelineFromContext is the pipeline WithPipeline recorded, or "".
+func PipelineFromContext(ctx context.Context) string {
+	s, _ := ctx.Value(pipelineKey{}).(string)
+	return s
 }
 
 func outcome(err error) string {

@@ -106,6 +106,7 @@ func (r *ResizePipelineReconciler) phases() []phase {
 
 // Reconcile brings one pipeline's AWS resources to its spec.
 func (r *ResizePipelineReconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Result, retErr error) {
+	ctx = WithPipeline(ctx, req.String())
 	log := logf.FromContext(ctx)
 
 	// 1. Load the pipeline. One deleted meanwhile needs nothing more: its
