@@ -5,6 +5,7 @@
 package jpegscale
 
 import (
+	"encoding/binary"
 	"io"
 )
 
@@ -14,8 +15,16 @@ const maxCodeLength = 16
 // maxNCodes is the maximum (inclusive) number of codes in a Huffman tree.
 const maxNCodes = 256
 
-// lutSize is the log-2 size of the Huffman decoder's look-up table.
-const lutSize = 8
+// skipBits is the log-2 size of the table for skipping unneeded AC
+// coefficients.
+const skipBits = 12
+
+// skipEOB flags a skipAC entry that ends with an end of block.
+const skipEOB = 1 << 11
+
+// lutSize is the log-2 size of the Huffman decoder's look-up table. Nine bits
+// resolve nearly every code in photos' tables in one look-up.
+const lutSize = 10
 
 // huffman is a Huffman decoder, specified in section C.
 type huffman struct {
@@ -26,6 +35,19 @@ type huffman struct {
 	// are 1 plus the code length, or 0 if the value is too large to fit in
 	// lutSize bits.
 	lut [1 << lutSize]uint16
+	// fastAC resolves, for AC tables, a code and the extra bits after it in
+	// one look-up when both fit in the next lutSize bits: the coefficient
+	// value in the high 16 bits, the zero run in bits 8-15 and the total
+	// number of bits in the low 8 bits; 0 when they do not fit. End of block
+	// is a run of 64, sixteen zeros a run of 15 with value 0.
+	fastAC [1 << lutSize]int32
+	// skipAC, for AC tables, holds for every skipBits-bit prefix how far
+	// the whole (code and extra bits) AC symbols that fit in it advance:
+	// the number of bits in bits 0-3, the number of coefficients in bits
+	// 4-10, and in bit 11 whether the last symbol is an end of block; 0
+	// when no symbol fits. It lets coefficients that are not needed at the
+	// chosen scale be passed over several at a time.
+	skipAC [1 << skipBits]uint16
 	// vals are the decoded values, sorted by their encoding.
 	vals [maxNCodes]uint8
 	// minCodes[i] is the minimum code of length i, or -1 if there are no
@@ -42,30 +64,147 @@ type huffman struct {
 // Huffman data.
 var errShortHuffmanData = FormatError("short Huffman data")
 
-// ensureNBits reads bytes from the byte buffer to ensure that d.bits.n is at
-// least n. For best performance (avoiding function calls inside hot loops),
-// the caller is the one responsible for first checking that d.bits.n < n.
+// ensureNBits fills the bit accumulator so that d.bits.n is at least n (n <=
+// 57). For best performance (avoiding function calls inside hot loops), the
+// caller is the one responsible for first checking that d.bits.n < n.
+//
+// Unlike image/jpeg, which reads one byte per call and may overshoot into a
+// marker and then give bytes back, this reads as many bytes as fit, but never
+// past a marker: at a marker (the end of the scan or a restart interval) or at
+// the end of the input it appends zero bits instead and counts them in
+// d.bits.pad. Decoding into those bits means the data was short.
+// Callers check, after consuming bits, that they did not reach into padding.
 func (d *decoder) ensureNBits(n int32) error {
-	for {
-		c, err := d.readByteStuffedByte()
-		if err != nil {
-			if err == io.ErrUnexpectedEOF {
-				return errShortHuffmanData
+	return d.refill()
+}
+
+// refill appends bytes of entropy-coded data to d.bits until it holds more
+// than 56 bits, undoing byte stuffing, and stops at markers.
+func (d *decoder) refill() error {
+	for d.bits.n <= 56 {
+		if d.bits.pad > 0 {
+			d.bits.a <<= 8
+			d.bits.n += 8
+			d.bits.pad += 8
+			continue
+		}
+		if d.bytes.i+8 <= d.bytes.j {
+			// Fastest path: take all the bytes needed at once when none
+			// of the next eight is 0xff (a stuffed byte or a marker).
+			x := binary.BigEndian.Uint64(d.bytes.buf[d.bytes.i:])
+			if y := ^x; (y-0x0101010101010101)&^y&0x8080808080808080 == 0 {
+				nb := (56-d.bits.n)/8 + 1
+				d.bits.a = d.bits.a<<uint(8*nb) | x>>uint(64-8*nb)
+				d.bits.n += 8 * nb
+				d.bytes.i += int(nb)
+				return nil
 			}
+		}
+		if d.bytes.i+1 < d.bytes.j {
+			// Fast path: at least two bytes are buffered.
+			c := d.bytes.buf[d.bytes.i]
+			if c != 0xff {
+				d.bytes.i++
+				d.bits.a = d.bits.a<<8 | uint64(c)
+				d.bits.n += 8
+				continue
+			}
+			if d.bytes.buf[d.bytes.i+1] == 0x00 {
+				d.bytes.i += 2
+				d.bits.a = d.bits.a<<8 | 0xff
+				d.bits.n += 8
+				continue
+			}
+			// A marker: leave it unread and pad.
+			d.bits.pad = 8
+			d.bits.a <<= 8
+			d.bits.n += 8
+			continue
+		}
+		if d.bytes.i == d.bytes.j {
+			if err := d.fill(); err != nil {
+				if err == io.ErrUnexpectedEOF {
+					d.bits.pad = 8
+					d.bits.a <<= 8
+					d.bits.n += 8
+					continue
+				}
+				return err
+			}
+			continue
+		}
+		// Exactly one byte is buffered.
+		c := d.bytes.buf[d.bytes.i]
+		d.bytes.i++
+		if c != 0xff {
+			d.bits.a = d.bits.a<<8 | uint64(c)
+			d.bits.n += 8
+			continue
+		}
+		// An 0xff at the end of the buffer: look at the next byte. fill
+		// keeps the last two bytes at the start of the buffer, so the
+		// 0xff can be given back if it starts a marker.
+		err := d.fill()
+		if err == nil && d.bytes.buf[d.bytes.i] == 0x00 {
+			d.bytes.i++
+			d.bits.a = d.bits.a<<8 | 0xff
+			d.bits.n += 8
+			continue
+		}
+		if err != nil && err != io.ErrUnexpectedEOF {
 			return err
 		}
-		d.bits.a = d.bits.a<<8 | uint32(c)
+		d.bytes.i--
+		d.bits.pad = 8
+		d.bits.a <<= 8
 		d.bits.n += 8
-		if d.bits.m == 0 {
-			d.bits.m = 1 << 7
-		} else {
-			d.bits.m <<= 8
-		}
-		if d.bits.n >= n {
-			break
-		}
 	}
 	return nil
+}
+
+// buildSkipAC derives h.skipAC from the canonical code tables.
+func (h *huffman) buildSkipAC() {
+	// symbolAt decodes the symbol whose code starts at bit pos of the
+	// skipBits-bit value idx (MSB first), returning its code and extra-bit
+	// length, or 0 if it is not wholly inside idx.
+	symbolAt := func(idx, pos uint32) (sym uint8, length uint32) {
+		w := skipBits - pos
+		for l := uint32(1); l <= min(w, maxCodeLength); l++ {
+			code := int32(idx>>(w-l)) & (1<<l - 1)
+			if code <= h.maxCodes[l-1] {
+				sym = h.vals[h.valsIndices[l-1]+code-h.minCodes[l-1]]
+				if l+uint32(sym&0x0f) > w {
+					return 0, 0
+				}
+				return sym, l + uint32(sym&0x0f)
+			}
+		}
+		return 0, 0
+	}
+	for idx := range h.skipAC {
+		h.skipAC[idx] = 0
+		pos, adv := uint32(0), uint32(0)
+		for {
+			sym, l := symbolAt(uint32(idx), pos)
+			if l == 0 {
+				break
+			}
+			pos += l
+			if sym&0x0f == 0 && sym != 0xf0 {
+				// End of block (or, invalid in sequential mode, an
+				// end-of-band run, which also ends the block).
+				h.skipAC[idx] = skipEOB
+				break
+			}
+			adv += uint32(sym>>4) + 1
+			if adv >= blockSize {
+				break
+			}
+		}
+		if pos > 0 {
+			h.skipAC[idx] |= uint16(adv<<4 | pos)
+		}
+	}
 }
 
 // receiveExtend is the composition of RECEIVE and EXTEND, specified in section
@@ -77,7 +216,9 @@ func (d *decoder) receiveExtend(t uint8) (int32, error) {
 		}
 	}
 	d.bits.n -= int32(t)
-	d.bits.m >>= t
+	if d.bits.n < d.bits.pad {
+		return 0, errShortHuffmanData
+	}
 	s := int32(1) << t
 	x := int32(d.bits.a>>uint8(d.bits.n)) & (s - 1)
 	if x < s>>1 {
@@ -141,13 +282,46 @@ func (d *decoder) processDHT(n int) error {
 				// whose codeLength's high bits matches code.
 				// The high 8 bits of lutValue are the encoded value.
 				// The low 8 bits are 1 plus the codeLength.
-				base := uint8(code << (7 - i))
+				base := code << (lutSize - 1 - i)
 				lutValue := uint16(h.vals[x])<<8 | uint16(2+i)
-				for k := uint8(0); k < 1<<(7-i); k++ {
+				for k := uint32(0); k < 1<<(lutSize-1-i); k++ {
 					h.lut[base|k] = lutValue
 				}
 				code++
 				x++
+			}
+		}
+
+		// Derive the combined code-and-value table for AC coefficients.
+		clear(h.fastAC[:])
+		if tc == acTable {
+			for idx := range h.lut {
+				v := h.lut[idx]
+				if v == 0 {
+					continue
+				}
+				codeLen := uint32(v&0xff) - 1
+				run, size := uint32(v>>12), uint32(v>>8)&0x0f
+				if size == 0 {
+					switch run {
+					case 0:
+						// End of block: a run past the last coefficient
+						// ends the caller's loop.
+						h.fastAC[idx] = blockSize<<8 | int32(codeLen)
+					case 0x0f:
+						// Sixteen zeros: a run of 15 and a zero value.
+						h.fastAC[idx] = 0x0f<<8 | int32(codeLen)
+					}
+					continue
+				}
+				if codeLen+size > lutSize {
+					continue
+				}
+				bits := int32(uint32(idx)>>(lutSize-codeLen-size)) & (1<<size - 1)
+				if bits < 1<<(size-1) {
+					bits += -1<<size + 1
+				}
+				h.fastAC[idx] = bits<<16 | int32(run<<8) | int32(codeLen+size)
 			}
 		}
 
@@ -167,6 +341,9 @@ func (d *decoder) processDHT(n int) error {
 			}
 			c <<= 1
 		}
+		if tc == acTable {
+			h.buildSkipAC()
+		}
 	}
 	return nil
 }
@@ -177,44 +354,30 @@ func (d *decoder) decodeHuffman(h *huffman) (uint8, error) {
 	if h.nCodes == 0 {
 		return 0, FormatError("uninitialized Huffman table")
 	}
-
-	if d.bits.n < 8 {
-		if err := d.ensureNBits(8); err != nil {
-			if err != errMissingFF00 && err != errShortHuffmanData {
-				return 0, err
-			}
-			// There are no more bytes of data in this segment, but we may still
-			// be able to read the next symbol out of the previously read bits.
-			// First, undo the readByte that the ensureNBits call made.
-			if d.bytes.nUnreadable != 0 {
-				d.unreadByteStuffedByte()
-			}
-			goto slowPath
+	if d.bits.n < maxCodeLength {
+		if err := d.refill(); err != nil {
+			return 0, err
 		}
 	}
-	if v := h.lut[(d.bits.a>>uint32(d.bits.n-lutSize))&0xff]; v != 0 {
-		n := (v & 0xff) - 1
-		d.bits.n -= int32(n)
-		d.bits.m >>= n
+	if v := h.lut[(d.bits.a>>uint32(d.bits.n-lutSize))&(1<<lutSize-1)]; v != 0 {
+		d.bits.n -= int32(v&0xff) - 1
+		if d.bits.n < d.bits.pad {
+			return 0, errShortHuffmanData
+		}
 		return uint8(v >> 8), nil
 	}
-
-slowPath:
-	for i, code := 0, int32(0); i < maxCodeLength; i++ {
-		if d.bits.n == 0 {
-			if err := d.ensureNBits(1); err != nil {
-				return 0, err
-			}
-		}
-		if d.bits.a&d.bits.m != 0 {
-			code |= 1
-		}
-		d.bits.n--
-		d.bits.m >>= 1
+	// A code longer than lutSize bits (or an invalid one): look at the next
+	// 16 bits one length at a time.
+	code16 := int32(d.bits.a>>uint32(d.bits.n-maxCodeLength)) & 0xffff
+	for i := 0; i < maxCodeLength; i++ {
+		code := code16 >> (maxCodeLength - 1 - i)
 		if code <= h.maxCodes[i] {
+			d.bits.n -= int32(i + 1)
+			if d.bits.n < d.bits.pad {
+				return 0, errShortHuffmanData
+			}
 			return h.vals[h.valsIndices[i]+code-h.minCodes[i]], nil
 		}
-		code <<= 1
 	}
 	return 0, FormatError("bad Huffman code")
 }
@@ -225,10 +388,11 @@ func (d *decoder) decodeBit() (bool, error) {
 			return false, err
 		}
 	}
-	ret := d.bits.a&d.bits.m != 0
 	d.bits.n--
-	d.bits.m >>= 1
-	return ret, nil
+	if d.bits.n < d.bits.pad {
+		return false, errShortHuffmanData
+	}
+	return d.bits.a>>uint32(d.bits.n)&1 != 0, nil
 }
 
 func (d *decoder) decodeBits(n int32) (uint32, error) {
@@ -237,10 +401,12 @@ func (d *decoder) decodeBits(n int32) (uint32, error) {
 			return 0, err
 		}
 	}
-	ret := d.bits.a >> uint32(d.bits.n-n)
-	ret &= (1 << uint32(n)) - 1
 	d.bits.n -= n
-	d.bits.m >>= uint32(n)
+	if d.bits.n < d.bits.pad {
+		return 0, errShortHuffmanData
+	}
+	ret := uint32(d.bits.a >> uint32(d.bits.n))
+	ret &= (1 << uint32(n)) - 1
 	return ret, nil
 }
 
@@ -253,6 +419,134 @@ func (d *decoder) skipBits(n int32) error {
 		}
 	}
 	d.bits.n -= n
-	d.bits.m >>= uint32(n)
+	if d.bits.n < d.bits.pad {
+		return errShortHuffmanData
+	}
+	return nil
+}
+
+// decodeBlockSequential decodes a sequential-mode block, as specified in
+// sections F.2.2.1 and F.2.2.2: the DC difference, added to *dc, and the 63
+// AC coefficients, storing those with zig-zag index below kmax in zb (the
+// caller clears zb between blocks). It is the hot loop of baseline decoding,
+// so it keeps the bit accumulator in locals and resolves most AC
+// coefficients (code and value) with one fastAC look-up; anything else goes
+// through decodeHuffman.
+func (d *decoder) decodeBlockSequential(dcH, acH *huffman, dc *int32, zb *[blockSize]int32, kmax int32) error {
+	if dcH.nCodes == 0 || acH.nCodes == 0 {
+		return FormatError("uninitialized Huffman table")
+	}
+	if d.bits.n < 32 {
+		if err := d.refill(); err != nil {
+			return err
+		}
+	}
+	a, n := d.bits.a, d.bits.n
+
+	// DC: a code of at most 16 bits, then at most 16 bits of difference.
+	var size uint8
+	if v := dcH.lut[(a>>uint32(n-lutSize))&(1<<lutSize-1)]; v != 0 {
+		n -= int32(v&0xff) - 1
+		size = uint8(v >> 8)
+	} else {
+		d.bits.n = n
+		var err error
+		if size, err = d.decodeHuffman(dcH); err != nil {
+			return err
+		}
+		n = d.bits.n
+	}
+	if size > 16 {
+		return UnsupportedError("excessive DC component")
+	}
+	if size > 0 {
+		if n < int32(size) {
+			d.bits.n = n
+			if err := d.refill(); err != nil {
+				return err
+			}
+			a, n = d.bits.a, d.bits.n
+		}
+		n -= int32(size)
+		x := int32(a>>uint32(n)) & (1<<size - 1)
+		if x < 1<<(size-1) {
+			x += -1<<size + 1
+		}
+		*dc += x
+	}
+	zb[0] = *dc
+
+	for zig := int32(1); zig < blockSize; zig++ {
+		if n < 32 {
+			d.bits.a, d.bits.n = a, n
+			if err := d.refill(); err != nil {
+				return err
+			}
+			a, n = d.bits.a, d.bits.n
+		}
+		if zig >= kmax {
+			// The rest of the block is not needed: pass over as many
+			// symbols at a time as skipAC allows.
+			// When the block's last coefficient is coded without an end
+			// of block, an entry's later symbols are the next block's
+			// bits: its coefficients then reach past 63, or, if those
+			// bits read as an end of block, up to 63 exactly. Such
+			// entries are left to the one-symbol path.
+			e := int32(acH.skipAC[(a>>uint32(n-skipBits))&(1<<skipBits-1)])
+			end := zig + (e>>4)&0x7f
+			if e != 0 && (end < blockSize || end == blockSize && e&skipEOB == 0) {
+				n -= e & 0x0f
+				if e&skipEOB != 0 {
+					break
+				}
+				zig = end - 1
+				continue
+			}
+		}
+		peek := (a >> uint32(n-lutSize)) & (1<<lutSize - 1)
+		if f := acH.fastAC[peek]; f != 0 {
+			zig += (f >> 8) & 0xff
+			n -= f & 0xff
+			if zig < kmax {
+				zb[zig] = f >> 16
+			}
+			continue
+		}
+		var value uint8
+		if v := acH.lut[peek]; v != 0 {
+			n -= int32(v&0xff) - 1
+			value = uint8(v >> 8)
+		} else {
+			d.bits.a, d.bits.n = a, n
+			var err error
+			if value, err = d.decodeHuffman(acH); err != nil {
+				return err
+			}
+			a, n = d.bits.a, d.bits.n
+		}
+		run, size := int32(value>>4), uint32(value&0x0f)
+		if size == 0 {
+			if run != 0x0f {
+				break // End of block.
+			}
+			zig += 0x0f // A run of 16 zeros.
+			continue
+		}
+		zig += run
+		// At most 15 extra bits; the refill above left at least 32, less
+		// at most 16 for the code.
+		n -= int32(size)
+		if zig < kmax {
+			x := int32(a>>uint32(n)) & (1<<size - 1)
+			if x < 1<<(size-1) {
+				x += -1<<size + 1
+			}
+			zb[zig] = x
+		}
+	}
+	d.bits.a, d.bits.n = a, n
+	if n < d.bits.pad {
+		return errShortHuffmanData
+	}
 	return nil
 }

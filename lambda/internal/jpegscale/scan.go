@@ -27,6 +27,7 @@ func (d *decoder) makeImg(mxx, myy int) {
 	if d.nComp == 1 {
 		m := image.NewGray(image.Rect(0, 0, bs*mxx, bs*myy))
 		d.img1 = m.SubImage(image.Rect(0, 0, w, h)).(*image.Gray)
+		d.planes[0] = plane{m.Pix, m.Stride}
 		return
 	}
 
@@ -58,7 +59,11 @@ func (d *decoder) makeImg(mxx, myy int) {
 		h3, v3 := d.comp[3].h, d.comp[3].v
 		d.blackPix = make([]byte, bs*h3*mxx*bs*v3*myy)
 		d.blackStride = bs * h3 * mxx
+		d.planes[3] = plane{d.blackPix, d.blackStride}
 	}
+	d.planes[0] = plane{m.Y, m.YStride}
+	d.planes[1] = plane{m.Cb, m.CStride}
+	d.planes[2] = plane{m.Cr, m.CStride}
 }
 
 // Specified in section B.2.3.
@@ -295,6 +300,16 @@ func (d *decoder) processSOS(n int) error {
 						}
 					}
 
+					if !d.progressive {
+						err := d.decodeBlockSequential(&d.huff[dcTable][scan[i].td], &d.huff[acTable][scan[i].ta], &dc[compIndex], &zb, kmax)
+						if err != nil {
+							return err
+						}
+						d.reconstructBlock(zb[:kmax], bx, by, int(compIndex))
+						clear(zb[:kmax])
+						continue
+					}
+
 					if ah != 0 {
 						if err := d.refine(pc, nz, &d.huff[acTable][scan[i].ta], zigStart, zigEnd, 1<<al); err != nil {
 							return err
@@ -316,14 +331,9 @@ func (d *decoder) processSOS(n int) error {
 								return err
 							}
 							dc[compIndex] += dcDelta
-							if d.progressive {
-								// Valid coefficients fit in 16 bits; for
-								// corrupt input, truncation only changes
-								// pixels.
-								pc[0] = int16(dc[compIndex] << al)
-							} else {
-								zb[0] = dc[compIndex]
-							}
+							// Valid coefficients fit in 16 bits; for corrupt
+							// input, truncation only changes pixels.
+							pc[0] = int16(dc[compIndex] << al)
 						}
 
 						if zig <= zigEnd && d.eobRun > 0 {
@@ -358,12 +368,8 @@ func (d *decoder) processSOS(n int) error {
 									if err != nil {
 										return err
 									}
-									if d.progressive {
-										pc[zig] = int16(ac << al)
-										*nz |= 1 << uint(zig)
-									} else {
-										zb[zig] = ac
-									}
+									pc[zig] = int16(ac << al)
+									*nz |= 1 << uint(zig)
 								} else {
 									if val0 != 0x0f {
 										d.eobRun = uint16(1 << val0)
@@ -394,10 +400,6 @@ func (d *decoder) processSOS(n int) error {
 						// SOS markers are processed.
 						continue
 					}
-					if err := d.reconstructBlock(zb[:kmax], bx, by, int(compIndex)); err != nil {
-						return err
-					}
-					clear(zb[:kmax])
 				} // for j
 			} // for i
 		} // for mx
@@ -536,9 +538,7 @@ func (d *decoder) reconstructProgressiveImage() error {
 				for z, c := range d.progCoeffs[i][bi*k : (bi+1)*k] {
 					zb[z] = int32(c)
 				}
-				if err := d.reconstructBlock(zb[:k], bx, by, i); err != nil {
-					return err
-				}
+				d.reconstructBlock(zb[:k], bx, by, i)
 			}
 		}
 		// The coefficients are no longer needed; let the collector have
@@ -551,44 +551,31 @@ func (d *decoder) reconstructProgressiveImage() error {
 // reconstructBlock dequantizes the zig-zag ordered coefficients zc (the first
 // kmax of the block's 64), performs the inverse DCT at the decoder's scale and
 // stores the resulting bs x bs samples to the image.
-func (d *decoder) reconstructBlock(zc []int32, bx, by, compIndex int) error {
+func (d *decoder) reconstructBlock(zc []int32, bx, by, compIndex int) {
 	qt := &d.quant[d.comp[compIndex].tq]
-	dst, stride := []byte(nil), 0
-	bs := d.bs
-	if d.nComp == 1 {
-		dst, stride = d.img1.Pix[bs*(by*d.img1.Stride+bx):], d.img1.Stride
-	} else {
-		switch compIndex {
-		case 0:
-			dst, stride = d.img3.Y[bs*(by*d.img3.YStride+bx):], d.img3.YStride
-		case 1:
-			dst, stride = d.img3.Cb[bs*(by*d.img3.CStride+bx):], d.img3.CStride
-		case 2:
-			dst, stride = d.img3.Cr[bs*(by*d.img3.CStride+bx):], d.img3.CStride
-		case 3:
-			dst, stride = d.blackPix[bs*(by*d.blackStride+bx):], d.blackStride
-		default:
-			return UnsupportedError("too many components")
-		}
+	p := &d.planes[compIndex]
+	stride := p.stride
+	if d.shift == 3 {
+		p.pix[by*stride+bx] = idct1(zc[0] * qt[0])
+		return
 	}
+	bs := d.bs
+	dst := p.pix[bs*(by*stride+bx):]
 	switch d.shift {
-	case 3:
-		dst[0] = idct1(zc[0] * qt[0])
-		return nil
 	case 2:
 		var b block
 		for z, c := range zc[:5] {
 			b[unzig[z]] = c * qt[z]
 		}
 		idct2(&b, dst, stride)
-		return nil
+		return
 	case 1:
 		var b block
 		for z, c := range zc[:25] {
 			b[unzig[z]] = c * qt[z]
 		}
 		idct4(&b, dst, stride)
-		return nil
+		return
 	}
 	var b block
 	for z, c := range zc[:blockSize] {
@@ -611,7 +598,6 @@ func (d *decoder) reconstructBlock(zc []int32, bx, by, compIndex int) error {
 			dst[yStride+x] = uint8(c)
 		}
 	}
-	return nil
 }
 
 // skipScan advances past the entropy-coded data of a scan that is not needed,
@@ -619,9 +605,6 @@ func (d *decoder) reconstructBlock(zc []int32, bx, by, compIndex int) error {
 // unread for the caller. It looks for 0xff bytes in the buffered data without
 // decoding anything.
 func (d *decoder) skipScan() error {
-	// Give back any byte a Huffman look-ahead took (there is none at the
-	// start of a scan, but keep the buffer state consistent).
-	d.bytes.nUnreadable = 0
 	for {
 		buf := d.bytes.buf[d.bytes.i:d.bytes.j]
 		k := bytes.IndexByte(buf, 0xff)
