@@ -405,6 +405,36 @@ func TestCrashedFunctionIsRestarted(t *testing.T) {
 	}
 }
 
+func TestTimedOutFunctionIsRestarted(t *testing.T) {
+	_, _, lc, _ := clients()
+	name := uniq("echo")
+	createEcho(t, lc, name, nil)
+
+	if _, err := lc.UpdateFunctionConfiguration(t.Context(), &lambda.UpdateFunctionConfigurationInput{
+		FunctionName: aws.String(name), Timeout: aws.Int32(1),
+	}); err != nil {
+		t.Fatalf("UpdateFunctionConfiguration: %v", err)
+	}
+
+	_, before := invokeEcho(t, lc, name, `{}`)
+
+	out, _ := invokeEcho(t, lc, name, `{"action":"hang"}`)
+	if aws.ToString(out.FunctionError) == "" || !strings.Contains(string(out.Payload), "Sandbox.Timedout") {
+		t.Errorf("hung invocation: FunctionError=%q payload=%s, want Sandbox.Timedout", aws.ToString(out.FunctionError), out.Payload)
+	}
+
+	began := time.Now()
+
+	_, after := invokeEcho(t, lc, name, `{"action":"next"}`)
+	if after.Action != "next" || after.PID == before.PID {
+		t.Errorf("after the timeout: %+v (pid before %d), want an answer from a new process", after, before.PID)
+	}
+
+	if took := time.Since(began); took > 5*time.Second {
+		t.Errorf("the invocation after a timeout took %s", took)
+	}
+}
+
 func TestDeleteFunctionStopsItsProcess(t *testing.T) {
 	_, _, lc, _ := clients()
 	name := uniq("echo")

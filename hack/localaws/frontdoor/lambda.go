@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -445,6 +446,7 @@ func (s *Server) serveRuntime(w http.ResponseWriter, r *http.Request) {
 
 		if id := tw.Header().Get("Lambda-Runtime-Aws-Request-Id"); id != "" && tw.status == http.StatusOK {
 			s.trackInvocation(fn, id, true)
+			s.watchDeadline(fn, id, tw.Header().Get("Lambda-Runtime-Deadline-Ms"))
 		}
 
 		return
@@ -488,6 +490,35 @@ func (s *Server) trackInvocation(fn, id string, taken bool) {
 	}
 
 	delete(s.inflight[fn], id)
+}
+
+// timeoutGrace lets a response that races the deadline arrive before the
+// process is judged hung.
+const timeoutGrace = 500 * time.Millisecond
+
+// watchDeadline restarts a function's process when an invocation it took is
+// still unanswered after the function's timeout: kumo has already answered
+// the caller with Sandbox.Timedout, and Lambda likewise resets the execution
+// environment of a timed-out invocation instead of letting the hung handler
+// hold it.
+// https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html#runtimes-lifecycle-invoke-with-errors
+func (s *Server) watchDeadline(fn, id, deadlineMs string) {
+	ms, err := strconv.ParseInt(deadlineMs, 10, 64)
+	if err != nil {
+		return
+	}
+
+	time.AfterFunc(time.Until(time.UnixMilli(ms))+timeoutGrace, func() {
+		s.inflightMu.Lock()
+		_, hung := s.inflight[fn][id]
+		delete(s.inflight[fn], id)
+		s.inflightMu.Unlock()
+
+		if hung {
+			s.log.Info("function timed out; restarting its process", "function", fn, "request_id", id)
+			s.opts.Runner.Kill(fn)
+		}
+	})
 }
 
 // FunctionExited fails the invocations a crashed process had taken, with the

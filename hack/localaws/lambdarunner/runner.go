@@ -316,6 +316,15 @@ func (r *Runner) Attached(name string) {
 	}
 }
 
+// Kill ends a function's current process at once; its supervisor starts a
+// new one. Lambda does this to an execution environment whose invocation
+// timed out, so a hung handler does not block the next invocation.
+func (r *Runner) Kill(name string) {
+	if p, ok := r.current.Load(name); ok {
+		p.(*process).kill()
+	}
+}
+
 // Shutdown stops every process and waits for them to exit; later deploys
 // fail.
 func (r *Runner) Shutdown() {
@@ -534,6 +543,16 @@ func (p *process) runOnce() error {
 	}
 
 	return err
+}
+
+// kill SIGKILLs the running bootstrap's process group, if any.
+func (p *process) kill() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+
+	if p.cmd != nil && p.cmd.Process != nil {
+		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+	}
 }
 
 // stopGrace is how long a function may take to exit after SIGTERM, like the

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -57,6 +58,9 @@ func handle(ctx context.Context, ev Event) (Result, error) {
 		if calls%2 == 1 {
 			return res, errors.New("flaky failure")
 		}
+	case "hang":
+		// Outlives any timeout the tests give the function.
+		time.Sleep(time.Hour)
 	case "crash":
 		os.Exit(3)
 	case "put":
