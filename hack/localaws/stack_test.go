@@ -473,6 +473,50 @@ func TestGetFunctionServesThePackage(t *testing.T) {
 	}
 }
 
+func TestFunctionFromS3Code(t *testing.T) {
+	s3c, _, lc, _ := clients()
+	bucket := createBucket(t, s3c)
+
+	if _, err := s3c.PutObject(t.Context(), &s3.PutObjectInput{
+		Bucket: aws.String(bucket), Key: aws.String("code/echo.zip"), Body: bytes.NewReader(echoZip),
+	}); err != nil {
+		t.Fatalf("PutObject: %v", err)
+	}
+
+	name := uniq("echo")
+
+	out, err := lc.CreateFunction(t.Context(), &lambda.CreateFunctionInput{
+		FunctionName: aws.String(name), Runtime: lambdatypes.RuntimeProvidedal2023, Handler: aws.String("bootstrap"),
+		Role: aws.String(lambdaRole), Architectures: []lambdatypes.Architecture{hostArch()},
+		Code: &lambdatypes.FunctionCode{S3Bucket: aws.String(bucket), S3Key: aws.String("code/echo.zip")},
+	})
+	if err != nil {
+		t.Fatalf("CreateFunction from S3: %v", err)
+	}
+
+	t.Cleanup(func() {
+		_, _ = lc.DeleteFunction(context.Background(), &lambda.DeleteFunctionInput{FunctionName: aws.String(name)})
+	})
+
+	if out.State != lambdatypes.StateActive {
+		t.Fatalf("State %s: %s", out.State, aws.ToString(out.StateReason))
+	}
+
+	if _, res := invokeEcho(t, lc, name, `{"action":"from-s3"}`); res.Action != "from-s3" {
+		t.Errorf("function from S3 answered %+v", res)
+	}
+
+	_, err = lc.CreateFunction(t.Context(), &lambda.CreateFunctionInput{
+		FunctionName: aws.String(uniq("echo")), Runtime: lambdatypes.RuntimeProvidedal2023, Handler: aws.String("bootstrap"),
+		Role: aws.String(lambdaRole),
+		Code: &lambdatypes.FunctionCode{S3Bucket: aws.String(bucket), S3Key: aws.String("code/missing.zip")},
+	})
+	if errorCode(err) != "InvalidParameterValueException" {
+		t.Errorf("CreateFunction from a missing S3 object: %v, want InvalidParameterValueException", err)
+	}
+
+}
+
 func TestPackagesThatCannotRunMakeTheFunctionFailed(t *testing.T) {
 	_, _, lc, _ := clients()
 
@@ -551,6 +595,26 @@ func TestPackagesThatCannotRunMakeTheFunctionFailed(t *testing.T) {
 			fn, err := lc.GetFunction(t.Context(), &lambda.GetFunctionInput{FunctionName: aws.String(name)})
 			if err != nil || fn.Configuration.State != lambdatypes.StateFailed {
 				t.Errorf("GetFunction: %v", err)
+			}
+
+			listed := false
+
+			pages := lambda.NewListFunctionsPaginator(lc, &lambda.ListFunctionsInput{})
+			for pages.HasMorePages() {
+				page, err := pages.NextPage(t.Context())
+				if err != nil {
+					t.Fatalf("ListFunctions: %v", err)
+				}
+
+				for _, f := range page.Functions {
+					if aws.ToString(f.FunctionName) == name {
+						listed = f.State == lambdatypes.StateFailed
+					}
+				}
+			}
+
+			if !listed {
+				t.Errorf("ListFunctions does not show %s as Failed", name)
 			}
 
 			_, err = lc.Invoke(t.Context(), &lambda.InvokeInput{FunctionName: aws.String(name)})
