@@ -91,7 +91,7 @@ type testFile struct {
 // stdlibTestdata returns Go's own JPEG test images, which cover every chroma
 // subsampling image/jpeg supports, progressive and sequential, grayscale,
 // CMYK, RGB and restart intervals.
-func stdlibTestdata(t *testing.T) []testFile {
+func stdlibTestdata(t testing.TB) []testFile {
 	dir := filepath.Join(runtime.GOROOT(), "src", "image", "testdata")
 	names, _ := filepath.Glob(filepath.Join(dir, "video-00*.jpeg"))
 	var out []testFile

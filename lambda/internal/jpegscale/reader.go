@@ -146,14 +146,19 @@ type decoder struct {
 	// minWidth and minHeight are the smallest output size the caller
 	// accepts; they select shift when the first scan starts.
 	minWidth, minHeight int
-	// shift is log2 of the scale denominator (0..3); each 8x8 block becomes
-	// bs x bs output samples, bs = 8>>shift.
+	// shift is log2 of the scale denominator (0..3) of the output image.
 	shift uint
-	bs    int
-	// kmax is how many coefficients, in zig-zag order, the reduced IDCT
-	// reads. Coefficients at or beyond kmax are entropy-decoded (the bit
-	// stream requires it) but never stored.
-	kmax int32
+	// cshift is, per component, log2 of the denominator its blocks are
+	// reconstructed at: each 8x8 block becomes 8>>cshift samples square.
+	// It is shift, except that 2x2-subsampled chroma is reconstructed at
+	// twice the luma's scale when that is reduced, as libjpeg does: the
+	// chroma then needs no upsampling, and keeps the resolution that a
+	// full decode followed by a downscale would give it.
+	cshift [maxComponents]uint
+	// kmax is, per component, how many coefficients, in zig-zag order, the
+	// reduced IDCT reads. Coefficients at or beyond kmax are entropy-decoded
+	// (the bit stream requires it) but never stored.
+	kmax [maxComponents]int32
 
 	comp [maxComponents]component
 	// Saved state between progressive-mode scans: kmax int16 coefficients
@@ -703,7 +708,15 @@ func (d *decoder) isRGB() bool {
 }
 
 func (d *decoder) convertToRGB() (image.Image, error) {
-	cScale := d.comp[0].h / d.comp[1].h
+	// The subsampling of the output, which scaled decoding may have
+	// changed, not the file's.
+	cScale := 1
+	switch d.img3.SubsampleRatio {
+	case image.YCbCrSubsampleRatio422, image.YCbCrSubsampleRatio420:
+		cScale = 2
+	case image.YCbCrSubsampleRatio411, image.YCbCrSubsampleRatio410:
+		cScale = 4
+	}
 	bounds := d.img3.Bounds()
 	img := image.NewRGBA(bounds)
 	for y := bounds.Min.Y; y < bounds.Max.Y; y++ {

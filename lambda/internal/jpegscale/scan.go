@@ -18,9 +18,11 @@ var zigLimit = [4]int32{64, 25, 5, 1}
 // image, whose blocks are bs x bs samples.
 func (d *decoder) makeImg(mxx, myy int) {
 	d.shift = chooseShift(d.width, d.height, d.minWidth, d.minHeight)
-	d.bs = 8 >> d.shift
-	d.kmax = zigLimit[d.shift]
-	bs := d.bs
+	for i := range d.cshift {
+		d.cshift[i] = d.shift
+		d.kmax[i] = zigLimit[d.shift]
+	}
+	bs := 8 >> d.shift
 	// libjpeg's rounding of scaled dimensions: ceil(dim / denom).
 	w := (d.width + 1<<d.shift - 1) >> d.shift
 	h := (d.height + 1<<d.shift - 1) >> d.shift
@@ -35,6 +37,14 @@ func (d *decoder) makeImg(mxx, myy int) {
 	v0 := d.comp[0].v
 	hRatio := h0 / d.comp[1].h
 	vRatio := v0 / d.comp[1].v
+	if d.nComp == 3 && d.shift > 0 && hRatio%2 == 0 && vRatio%2 == 0 {
+		// 4:2:0 becomes 4:4:4 and 4:1:0 becomes 4:2:2 (see cshift).
+		for i := 1; i < 3; i++ {
+			d.cshift[i] = d.shift - 1
+			d.kmax[i] = zigLimit[d.shift-1]
+		}
+		hRatio, vRatio = hRatio/2, vRatio/2
+	}
 	var subsampleRatio image.YCbCrSubsampleRatio
 	switch hRatio<<4 | vRatio {
 	case 0x11:
@@ -169,24 +179,26 @@ func (d *decoder) processSOS(n int) error {
 		d.makeImg(mxx, myy)
 	}
 	if d.progressive {
-		if zigStart > 0 && d.kmax == 1 {
-			// At 1/8 scale only DC coefficients are used, and AC scans
-			// (which are never interleaved with DC ones) carry nothing
-			// else, so skip the scan's data without entropy-decoding it.
+		if zigStart > 0 && d.kmax[scan[0].compIndex] == 1 {
+			// Only the DC coefficients of this component are used (at
+			// 1/8 scale), and AC scans, which have one component, carry
+			// nothing else, so skip the scan's data without
+			// entropy-decoding it.
 			return d.skipScan()
 		}
 		for i := 0; i < nComp; i++ {
 			compIndex := scan[i].compIndex
 			if d.progCoeffs[compIndex] == nil {
 				n := mxx * myy * d.comp[compIndex].h * d.comp[compIndex].v
-				d.progCoeffs[compIndex] = make([]int16, n*int(d.kmax))
-				if d.kmax > 1 {
+				k := d.kmax[compIndex]
+				d.progCoeffs[compIndex] = make([]int16, n*int(k))
+				if k > 1 {
 					d.progNZ[compIndex] = make([]uint64, n)
 				}
 			}
 		}
 	}
-	kmax := d.kmax
+	var kmax int32
 
 	d.bits = bits{}
 	// units counts restart-interval units: MCUs in an interleaved scan, but
@@ -247,6 +259,7 @@ func (d *decoder) processSOS(n int) error {
 				compIndex := scan[i].compIndex
 				hi := d.comp[compIndex].h
 				vi := d.comp[compIndex].v
+				kmax = d.kmax[compIndex]
 				for j := 0; j < hi*vi; j++ {
 					// The blocks are traversed one MCU at a time. For 4:2:0 chroma
 					// subsampling, there are four Y 8x8 blocks in every 16x16 MCU.
@@ -530,7 +543,7 @@ func (d *decoder) reconstructProgressiveImage() error {
 		v := 8 * d.comp[0].v / d.comp[i].v
 		h := 8 * d.comp[0].h / d.comp[i].h
 		stride := mxx * d.comp[i].h
-		k := int(d.kmax)
+		k := int(d.kmax[i])
 		var zb [blockSize]int32
 		for by := 0; by*v < d.height; by++ {
 			for bx := 0; bx*h < d.width; bx++ {
@@ -555,13 +568,14 @@ func (d *decoder) reconstructBlock(zc []int32, bx, by, compIndex int) {
 	qt := &d.quant[d.comp[compIndex].tq]
 	p := &d.planes[compIndex]
 	stride := p.stride
-	if d.shift == 3 {
+	shift := d.cshift[compIndex]
+	if shift == 3 {
 		p.pix[by*stride+bx] = idct1(zc[0] * qt[0])
 		return
 	}
-	bs := d.bs
+	bs := 8 >> shift
 	dst := p.pix[bs*(by*stride+bx):]
-	switch d.shift {
+	switch shift {
 	case 2:
 		var b block
 		for z, c := range zc[:5] {
