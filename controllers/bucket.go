@@ -38,10 +38,17 @@ const (
 )
 
 // observeBucket finds out whether a bucket exists and who owns it.
-func observeBucket(ctx context.Context, c BucketAPI, name, owner string) (bucketOwnership, map[string]string, string, error) {
-	_, err := c.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(name)})
+func observeBucket(ctx context.Context, c BucketAPI, name, owner, region string) (bucketOwnership, map[string]string, string, error) {
+	head, err := c.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(name)})
 	switch {
 	case err == nil:
+		if r := aws.ToString(head.BucketRegion); r != "" && r != region {
+			return bucketMissing, nil, "", terminalf(ReasonBucketInOtherRegion,
+				"bucket %q is in %s but the pipeline is in %s; set spec.region to %s or use a bucket in %s", name, r, region, r, region)
+		}
+	case httpStatus(err) == http.StatusMovedPermanently || isCode(err, "PermanentRedirect"):
+		return bucketMissing, nil, "", terminalf(ReasonBucketInOtherRegion,
+			"bucket %q is in another region than the pipeline's (%s); set spec.region to the bucket's region or use a bucket in %s", name, region, region)
 	case httpStatus(err) == http.StatusNotFound || isCode(err, "NotFound", "NoSuchBucket"):
 		return bucketMissing, nil, "", nil
 	case httpStatus(err) == http.StatusForbidden || isCode(err, "Forbidden", "AccessDenied"):
@@ -99,7 +106,7 @@ func (r *ResizePipelineReconciler) reconcileBuckets(ctx context.Context, s *scop
 
 func (r *ResizePipelineReconciler) ensureBucket(ctx context.Context, s *scope, name, field string) (string, error) {
 	c := s.aws.S3
-	own, tags, other, err := observeBucket(ctx, c, name, s.d.Owner)
+	own, tags, other, err := observeBucket(ctx, c, name, s.d.Owner, s.d.Region)
 	if err != nil {
 		return "", err
 	}
@@ -229,7 +236,7 @@ func hasDefaultEncryption(c *s3types.ServerSideEncryptionConfiguration) bool {
 // with objects is kept (never emptied) and an Event says so.
 func (r *ResizePipelineReconciler) deleteBuckets(ctx context.Context, s *scope) error {
 	for _, name := range []string{s.d.DestinationBucket, s.d.SourceBucket} {
-		own, _, _, err := observeBucket(ctx, s.aws.S3, name, s.d.Owner)
+		own, _, _, err := observeBucket(ctx, s.aws.S3, name, s.d.Owner, s.d.Region)
 		if err != nil {
 			if Classify(err) == Terminal {
 				// Not ours to delete anyway.

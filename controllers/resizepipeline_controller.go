@@ -154,6 +154,16 @@ func (r *ResizePipelineReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 		return ctrl.Result{}, nil
 	}
 	s := &scope{rp: rp, d: ComputeDesired(rp, region), aws: r.AWS.ClientsFor(region), events: r.Events}
+	if rp.Spec.Region != "" && rp.Status.Region != "" && rp.Spec.Region != rp.Status.Region && rp.DeletionTimestamp.IsZero() {
+		// The schema lets an unset region be set once; to another region
+		// than the one in use that would recreate everything there and
+		// strand the old resources.
+		setCondition(rp, pipelinesv1alpha1.ConditionReady, false, ReasonRegionChanged, fmt.Sprintf(
+			"The pipeline's resources live in %s but spec.region asks for %s; set spec.region to %s, or create a new ResizePipeline for %s",
+			rp.Status.Region, rp.Spec.Region, rp.Status.Region, rp.Spec.Region))
+		rp.Status.ObservedGeneration = rp.Generation
+		return ctrl.Result{}, nil
+	}
 
 	// 5. Deletion runs its own path, in reverse dependency order.
 	if !rp.DeletionTimestamp.IsZero() {

@@ -30,6 +30,8 @@ const (
 	ReasonImmutableField         = "ImmutableInAWS"
 	ReasonProvisionerUnavailable = "ProvisionerUnavailable"
 	ReasonRegionUnknown          = "RegionUnknown"
+	ReasonRegionChanged          = "RegionChanged"
+	ReasonBucketInOtherRegion    = "BucketInOtherRegion"
 	ReasonDeleting               = "Deleting"
 
 	// Event-only reasons.
