@@ -1,0 +1,211 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"image/jpeg"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/johannesboyne/gofakes3"
+	"github.com/johannesboyne/gofakes3/backend/s3mem"
+)
+
+const rieHint = "install the Lambda runtime interface emulator: " +
+	"go install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@v0.0.0-20261030222936-bef5c4ba774d " +
+	"(or set AWS_LAMBDA_RIE to its path)"
+
+// TestBootstrapUnderRIE runs the real bootstrap, built as for Lambda, under
+// the runtime interface emulator, against an in-process S3, and reads the
+// thumbnail back. It also measures the cold start: from starting the
+// emulator process to the first response.
+//
+// BOOTSTRAP may name an already built bootstrap (e.g. unzipped from
+// lambda/bundle/dist) to test that exact binary.
+func TestBootstrapUnderRIE(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the bootstrap")
+	}
+	if runtime.GOOS != "linux" {
+		t.Skip("the bootstrap is a linux binary")
+	}
+	rie := findRIE(t)
+	bootstrap := os.Getenv("BOOTSTRAP")
+	if bootstrap == "" {
+		bootstrap = buildBootstrap(t)
+	}
+
+	// S3: gofakes3 in process, reached over HTTP like any endpoint.
+	backend := s3mem.New()
+	s3srv := httptest.NewServer(gofakes3.New(backend).Server())
+	t.Cleanup(s3srv.Close)
+	for _, b := range []string{"src", "dst"} {
+		if err := backend.CreateBucket(b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	client := s3.New(s3.Options{
+		Region:       "us-east-1",
+		BaseEndpoint: aws.String(s3srv.URL),
+		UsePathStyle: true,
+		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
+	})
+	ctx := context.Background()
+	src := testJPEG(t, 1600, 1200)
+	for _, key := range []string{"test.jpg", "photos/2024/été.jpg"} {
+		if _, err := client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("src"), Key: aws.String(key), Body: bytes.NewReader(src)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// The emulator, configured only through the environment, as Lambda does.
+	apiAddr, rieAddr := freeAddr(t), freeAddr(t)
+	cmd := exec.Command(rie, "--runtime-interface-emulator-address", rieAddr, "--runtime-api-address", apiAddr, bootstrap)
+	cmd.Env = []string{
+		"PATH=" + os.Getenv("PATH"),
+		"AWS_ENDPOINT_URL=" + s3srv.URL,
+		"AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "AWS_REGION=us-east-1",
+		"THUMB_MAX_WIDTH=200", "THUMB_MAX_HEIGHT=200",
+	}
+	var logs bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // the emulator starts bootstrap as its child
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		_ = cmd.Wait()
+		if t.Failed() {
+			t.Logf("emulator and function output:\n%s", logs.String())
+		}
+	})
+	url := "http://" + rieAddr + "/2015-03-31/functions/function/invocations"
+
+	// Cold start: retry while the emulator is not listening yet.
+	var body []byte
+	for {
+		var err error
+		body, err = invoke(url, `{"image_key":"test.jpg","source_bucket":"src","destination_bucket":"dst"}`)
+		if err == nil {
+			break
+		}
+		if time.Since(start) > 20*time.Second {
+			t.Fatalf("no response within 20 s: %v", err)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	t.Logf("cold start (emulator process start to first response): %v", time.Since(start).Round(time.Millisecond))
+	if string(body) != `{"status":"success","thumb_key":"thumb-test.jpg"}` {
+		t.Fatalf("response %s", body)
+	}
+	got, err := client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("dst"), Key: aws.String("thumb-test.jpg")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, _ := io.ReadAll(got.Body)
+	cfg, err := jpeg.DecodeConfig(bytes.NewReader(data))
+	if err != nil || cfg.Width != 200 || cfg.Height != 150 {
+		t.Errorf("thumbnail %dx%d, %v; want a 200x150 JPEG", cfg.Width, cfg.Height, err)
+	}
+	if aws.ToString(got.ContentType) != "image/jpeg" || got.Metadata["source-key"] != "test.jpg" || got.Metadata["thumbnail-dimensions"] != "200x150" {
+		t.Errorf("Content-Type %q, metadata %v", aws.ToString(got.ContentType), got.Metadata)
+	}
+
+	// Warm invokes: a unicode key, then a missing object.
+	warm := time.Now()
+	body, err = invoke(url, `{"image_key":"photos/2024/été.jpg","source_bucket":"src","destination_bucket":"dst"}`)
+	if err != nil || string(body) != `{"status":"success","thumb_key":"thumb-photos/2024/été.jpg"}` {
+		t.Fatalf("unicode key: %s, %v", body, err)
+	}
+	t.Logf("warm invoke: %v", time.Since(warm).Round(time.Millisecond))
+	if _, err := client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("dst"), Key: aws.String("thumb-photos/2024/été.jpg")}); err != nil {
+		t.Errorf("unicode thumbnail not found: %v", err)
+	}
+
+	body, err = invoke(url, `{"image_key":"missing.jpg","source_bucket":"src","destination_bucket":"dst"}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fail struct{ ErrorType, ErrorMessage string }
+	if err := json.Unmarshal(body, &fail); err != nil || fail.ErrorType != "SourceNotFound" || !strings.Contains(fail.ErrorMessage, `"missing.jpg"`) {
+		t.Errorf("missing object: %s", body)
+	}
+	if _, err := client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("dst"), Key: aws.String("thumb-missing.jpg")}); err == nil {
+		t.Error("a thumbnail was written for a missing source")
+	}
+}
+
+func invoke(url, payload string) ([]byte, error) {
+	resp, err := http.Post(url, "application/json", strings.NewReader(payload))
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("HTTP %d: %s", resp.StatusCode, body)
+	}
+	return body, nil
+}
+
+func findRIE(t *testing.T) string {
+	t.Helper()
+	if p := os.Getenv("AWS_LAMBDA_RIE"); p != "" {
+		return p
+	}
+	if p, err := exec.LookPath("aws-lambda-rie"); err == nil {
+		return p
+	}
+	gopath, err := exec.Command("go", "env", "GOPATH").Output()
+	if err == nil {
+		p := filepath.Join(strings.TrimSpace(string(gopath)), "bin", "aws-lambda-rie")
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	t.Skip(rieHint)
+	return ""
+}
+
+// buildBootstrap builds the function with the Lambda flags of
+// hack/build-lambda.sh, for this machine's architecture.
+func buildBootstrap(t *testing.T) string {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "bootstrap")
+	cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-o", out, ".")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+runtime.GOARCH)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, b)
+	}
+	return out
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
