@@ -22,6 +22,7 @@ const testRegion = "ca-central-1"
 func newTestServer(t *testing.T, inv ServiceInvoker) (*Server, *httptest.Server, *apigateway.Client) {
 	t.Helper()
 	s := New(Options{Region: testRegion, AccountID: "000000000000", Invoker: inv})
+	s.logf = t.Logf
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.Contains(r.URL.Path, "/_user_request_/") {
 			s.ServeExecuteAPI(w, r)

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log"
 	"mime"
 	"net/http"
 	"net/url"
@@ -37,6 +36,7 @@ type execRequest struct {
 	host        string
 	start       time.Time
 	stageVars   map[string]string
+	logf        func(format string, args ...any)
 }
 
 // maxPayload is API Gateway's request payload limit.
@@ -49,7 +49,7 @@ func (s *Server) ServeExecuteAPI(w http.ResponseWriter, r *http.Request) {
 	requestID := newUUID()
 	defer func() {
 		if p := recover(); p != nil {
-			log.Printf("apigateway: execute-api %s %s: internal error: %v", r.Method, r.URL.Path, p)
+			s.logf("apigateway: execute-api %s %s: internal error: %v", r.Method, r.URL.Path, p)
 			writeGatewayError(w, requestID, &gatewayError{http.StatusInternalServerError, "InternalServerErrorException", "Internal server error"})
 		}
 	}()
@@ -126,7 +126,7 @@ func (s *Server) ServeExecuteAPI(w http.ResponseWriter, r *http.Request) {
 		requestID: requestID, apiID: apiID, stage: stageName, httpMethod: r.Method,
 		path: "/" + strings.Join(pathSegs, "/"), resource: res, pathParams: params,
 		query: map[string]string{}, header: r.Header, body: body, contentType: requestContentType(r),
-		sourceIP: remoteIP(r), userAgent: r.UserAgent(), host: r.Host, start: time.Now(), stageVars: stageVars,
+		sourceIP: remoteIP(r), userAgent: r.UserAgent(), host: r.Host, start: time.Now(), stageVars: stageVars, logf: s.logf,
 	}
 	for k, v := range r.URL.Query() {
 		if len(v) > 0 {
@@ -276,7 +276,7 @@ var (
 // configError logs why a request failed on the API's configuration (a template the renderer
 // refuses, an integration the stack does not run) and gives the client API Gateway's 500.
 func configError(req *execRequest, format string, a ...any) *gatewayError {
-	log.Printf(errConfigFormat, req.httpMethod, req.path, req.apiID, req.stage, fmt.Sprintf(format, a...))
+	req.logf(errConfigFormat, req.httpMethod, req.path, req.apiID, req.stage, fmt.Sprintf(format, a...))
 	return errInternal
 }
 

@@ -29,6 +29,7 @@ func FuzzServe(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, method, path, body string) {
 		s := New(Options{Invoker: &fakeInvoker{status: 200, body: "{}"}})
+		s.logf = t.Logf
 		id, root := seedForFuzz(t, s)
 		path = strings.NewReplacer("ID", id, "ROOT", root).Replace(path)
 		u, err := url.Parse("http://localhost" + path)

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"net/http"
 	"net/url"
 	"sort"
@@ -40,6 +41,8 @@ type Server struct {
 	region, account string
 	invoker         ServiceInvoker
 	now             func() time.Time
+	// logf reports why execute-api answered 500 (the client only sees API Gateway's body).
+	logf func(format string, args ...any)
 
 	mu   sync.Mutex
 	apis map[string]*api
@@ -88,6 +91,7 @@ func New(opts Options) *Server {
 		account: opts.AccountID,
 		invoker: opts.Invoker,
 		now:     time.Now,
+		logf:    log.Printf,
 		apis:    map[string]*api{},
 	}
 }
