@@ -155,8 +155,10 @@ func (s *Server) ServeExecuteAPI(w http.ResponseWriter, r *http.Request) {
 
 // requestContentType is the media type templates and models are chosen by; API Gateway
 // assumes application/json when the request has none.
-func requestContentType(r *http.Request) string {
-	ct := r.Header.Get("Content-Type")
+func requestContentType(r *http.Request) string { return contentTypeOf(r.Header) }
+
+func contentTypeOf(h http.Header) string {
+	ct := h.Get("Content-Type")
 	if ct == "" {
 		return "application/json"
 	}
@@ -181,8 +183,12 @@ func writeGatewayError(w http.ResponseWriter, requestID string, e *gatewayError)
 	w.Header().Set("X-Amzn-Requestid", requestID)
 	w.Header().Set("X-Amzn-Errortype", e.typ)
 	w.WriteHeader(e.status)
+	_, _ = w.Write([]byte(gatewayBody(e)))
+}
+
+func gatewayBody(e *gatewayError) string {
 	b, _ := json.Marshal(map[string]string{"message": e.message})
-	_, _ = w.Write(b)
+	return string(b)
 }
 
 // matchResource finds the resource for a request path: at each level a literal path part wins

@@ -427,3 +427,28 @@ func TestConcurrentUse(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestInvokeMethod runs the method as it is now, deployed or not, like the console's Test button.
+func TestTestInvokeMethod(t *testing.T) {
+	ctx := context.Background()
+	inv := &fakeInvoker{status: 200, body: `{"executionArn":"arn:x"}`}
+	_, _, c := newTestServer(t, inv)
+	api := createSeedAPI(t, c)
+	must(c.UpdateIntegration(ctx, &apigateway.UpdateIntegrationInput{RestApiId: aws.String(api.id), ResourceId: aws.String(api.resourceID), HttpMethod: aws.String("POST"),
+		PatchOperations: []types.PatchOperation{op(types.OpReplace, "/requestTemplates/application~1json", `{"undeployed": "$input.path('$.image_key')"}`)}}))(t)
+	out := must(c.TestInvokeMethod(ctx, &apigateway.TestInvokeMethodInput{RestApiId: aws.String(api.id), ResourceId: aws.String(api.resourceID), HttpMethod: aws.String("POST"),
+		PathWithQueryString: aws.String("/resize"), Body: aws.String(seedBody), Headers: map[string]string{"Content-Type": "application/json"}}))(t)
+	if out.Status != 200 || aws.ToString(out.Body) != inv.body || string(inv.last().body) != `{"undeployed": "test.jpg"}` {
+		t.Errorf("TestInvokeMethod: %d %s, sent %s", out.Status, aws.ToString(out.Body), inv.last().body)
+	}
+	if out.Headers["Content-Type"] != "application/json" || !strings.Contains(aws.ToString(out.Log), "Method completed with status: 200") {
+		t.Errorf("headers %v, log %s", out.Headers, aws.ToString(out.Log))
+	}
+	out = must(c.TestInvokeMethod(ctx, &apigateway.TestInvokeMethodInput{RestApiId: aws.String(api.id), ResourceId: aws.String(api.resourceID), HttpMethod: aws.String("POST"),
+		Body: aws.String(`{}`)}))(t)
+	if out.Status != 400 || aws.ToString(out.Body) != `{"message":"Invalid request body"}` {
+		t.Errorf("validation through TestInvokeMethod: %d %s", out.Status, aws.ToString(out.Body))
+	}
+	_, err := c.TestInvokeMethod(ctx, &apigateway.TestInvokeMethodInput{RestApiId: aws.String(api.id), ResourceId: aws.String(api.resourceID), HttpMethod: aws.String("GET")})
+	wantErr[*types.NotFoundException](t, err, "Method")
+}

@@ -22,8 +22,6 @@ func (s *Server) routeMethod(c *call, a *api, res *Resource, hm string, segs []s
 		switch m {
 		case http.MethodPut:
 			return s.putMethod(c, a, res, hm)
-		case http.MethodPost:
-			return 0, nil, badRequest("TestInvokeMethod is not supported by the local stack; deploy the API and call execute-api")
 		}
 	}
 	meth, ok := res.ResourceMethods[hm]
