@@ -168,7 +168,8 @@ func (Util) Call(name string, args []any) (any, error) {
 	case "base64Encode":
 		return base64.StdEncoding.EncodeToString([]byte(s)), nil
 	case "base64Decode":
-		b, err := base64.StdEncoding.DecodeString(s)
+		// Like java.util.Base64's decoder, padding is accepted but not required.
+		b, err := base64.RawStdEncoding.DecodeString(strings.TrimRight(s, "="))
 		if err != nil {
 			return nil, fmt.Errorf("%s: %v", fn, err)
 		}
