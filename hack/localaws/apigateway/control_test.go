@@ -24,7 +24,7 @@ func newTestServer(t *testing.T, inv ServiceInvoker) (*Server, *httptest.Server,
 	s := New(Options{Region: testRegion, AccountID: "000000000000", Invoker: inv})
 	s.logf = t.Logf
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.Contains(r.URL.Path, "/_user_request_/") {
+		if strings.Contains(r.URL.Path, "/_user_request_/") || strings.Contains(r.Host, ".execute-api.") {
 			s.ServeExecuteAPI(w, r)
 			return
 		}

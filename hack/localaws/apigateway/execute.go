@@ -42,9 +42,11 @@ type execRequest struct {
 // maxPayload is API Gateway's request payload limit.
 const maxPayload = 10 << 20
 
-// ServeExecuteAPI serves execute-api in LocalStack's path form:
-// /restapis/{id}/{stage}/_user_request_/{path...}. It runs the method of the stage's deployed
-// snapshot, so changes made after the last deployment are not served.
+// ServeExecuteAPI serves execute-api in LocalStack's path form,
+// /restapis/{id}/{stage}/_user_request_/{path...}, and in AWS's own form, /{stage}/{path...} on
+// the host {id}.execute-api.{anything} (for clients that resolve that name to the stack). It
+// runs the method of the stage's deployed snapshot, so changes made after the last deployment
+// are not served.
 func (s *Server) ServeExecuteAPI(w http.ResponseWriter, r *http.Request) {
 	requestID := newUUID()
 	defer func() {
@@ -54,6 +56,9 @@ func (s *Server) ServeExecuteAPI(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 	segs := strings.Split(strings.TrimPrefix(r.URL.EscapedPath(), "/"), "/")
+	if id, ok := executeAPIHost(r.Host); ok && !(len(segs) >= 4 && segs[0] == "restapis") {
+		segs = append([]string{"restapis", id, segs[0], "_user_request_"}, segs[1:]...)
+	}
 	if len(segs) < 4 || segs[0] != "restapis" || segs[3] != "_user_request_" {
 		writeGatewayError(w, requestID, &gatewayError{http.StatusNotFound, "NotFoundException", "Not Found"})
 		return
@@ -151,6 +156,15 @@ func (s *Server) ServeExecuteAPI(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Amz-Apigw-Id", newID(8)+"=")
 	w.WriteHeader(resp.status)
 	_, _ = w.Write(resp.body)
+}
+
+// executeAPIHost extracts the API id from a host name "{id}.execute-api.{...}".
+func executeAPIHost(host string) (string, bool) {
+	id, rest, ok := strings.Cut(host, ".")
+	if !ok || !strings.HasPrefix(rest, "execute-api.") || id == "" {
+		return "", false
+	}
+	return id, true
 }
 
 // requestContentType is the media type templates and models are chosen by; API Gateway

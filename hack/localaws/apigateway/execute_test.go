@@ -165,6 +165,18 @@ func TestExecuteStartExecution(t *testing.T) {
 	if second.Name == sent.Name || !uuidRE.MatchString(second.Name) {
 		t.Errorf("request ids must differ: %s %s", sent.Name, second.Name)
 	}
+	// AWS's host form reaches the same stage.
+	req, _ := http.NewRequest("POST", ts.URL+"/prod/resize", strings.NewReader(seedBody))
+	req.Host = api.id + ".execute-api.ca-central-1.amazonaws.com"
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("host form: %d", resp.StatusCode)
+	}
 	// A charset parameter does not change the template chosen.
 	if r := post(t, ts.URL, url, "application/json; charset=utf-8", seedBody); r.status != 200 {
 		t.Errorf("with charset: %d %s", r.status, r.body)
