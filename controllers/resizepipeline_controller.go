@@ -246,6 +246,11 @@ func (r *ResizePipelineReconciler) reconcileDelete(ctx context.Context, s *scope
 		return ctrl.Result{}, nil
 	}
 	if rp.Spec.DeletionPolicy == pipelinesv1alpha1.DeletionPolicyRetain {
+		// An ACK StateMachine is deleted with ACK's retain policy, whatever
+		// its annotation said before, so that ACK keeps the state machine.
+		if err := r.retainStateMachine(ctx, s); err != nil {
+			return ctrl.Result{}, fmt.Errorf("releasing the state machine: %w", err)
+		}
 		s.event(corev1.EventTypeNormal, ReasonRetained, "Delete",
 			"Kept every AWS resource of the pipeline (deletionPolicy Retain); they still carry the %s=%s tag", OwnerTagKey, s.d.Owner)
 		return ctrl.Result{}, r.removeFinalizer(ctx, rp)
@@ -276,7 +281,7 @@ func (r *ResizePipelineReconciler) reconcileDelete(ctx context.Context, s *scope
 }
 
 func (r *ResizePipelineReconciler) deleteStateMachine(ctx context.Context, s *scope) error {
-	p, err := r.provisionerFor(s.rp)
+	p, err := r.provisionerFor(ctx, s.rp)
 	if err != nil {
 		p = sdkStateMachines{}
 	}
@@ -301,17 +306,23 @@ func (r *ResizePipelineReconciler) resync() time.Duration {
 
 // SetupWithManager registers the controller. Status writes do not trigger
 // reconciles (the generation does not change); the periodic requeue does the
-// drift check.
+// drift check. Provisioners that manage Kubernetes objects (ACK) add their
+// watch to the controller once their kind is served.
 func (r *ResizePipelineReconciler) SetupWithManager(mgr ctrl.Manager, maxConcurrentReconciles int) error {
 	deletion := predicate.Funcs{
 		UpdateFunc: func(e event.UpdateEvent) bool {
 			return e.ObjectOld.GetDeletionTimestamp().IsZero() && !e.ObjectNew.GetDeletionTimestamp().IsZero()
 		},
 	}
-	return ctrl.NewControllerManagedBy(mgr).
+	c, err := ctrl.NewControllerManagedBy(mgr).
 		For(&pipelinesv1alpha1.ResizePipeline{}, builder.WithPredicates(predicate.Or(
 			predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}, deletion))).
 		WithOptions(controller.Options{MaxConcurrentReconciles: maxConcurrentReconciles}).
 		Named("resizepipeline").
-		Complete(r)
+		Build(r)
+	if err != nil {
+		return err
+	}
+	r.bindProvisioners(mgr, c)
+	return nil
 }

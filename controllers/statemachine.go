@@ -43,7 +43,7 @@ func (r *ResizePipelineReconciler) reconcileStateMachine(ctx context.Context, s 
 	if err := r.ensureRolePolicy(ctx, s, s.d.StateMachineRole, StateMachinePolicy(res.FunctionARN)); err != nil {
 		return phaseOutcome{}, err
 	}
-	p, err := r.provisionerFor(s.rp)
+	p, err := r.provisionerFor(ctx, s.rp)
 	if err != nil {
 		return phaseOutcome{}, err
 	}
@@ -51,9 +51,13 @@ func (r *ResizePipelineReconciler) reconcileStateMachine(ctx context.Context, s 
 	return p.Ensure(ctx, s, res.FunctionARN, res.StateMachineRoleARN)
 }
 
-// provisionerFor picks the state machine provisioner of a pipeline.
-func (r *ResizePipelineReconciler) provisionerFor(rp *pipelinesv1alpha1.ResizePipeline) (StateMachineProvisioner, error) {
+// provisionerFor picks the state machine provisioner of a pipeline. A
+// registered ACK provisioner decides, since it knows whether its CRD is served.
+func (r *ResizePipelineReconciler) provisionerFor(ctx context.Context, rp *pipelinesv1alpha1.ResizePipeline) (StateMachineProvisioner, error) {
 	want := rp.Spec.StateMachine.Provisioner
+	if res, ok := r.Provisioners[pipelinesv1alpha1.ProvisionerACK].(provisionerResolver); ok {
+		return res.resolve(ctx, want)
+	}
 	switch want {
 	case "", pipelinesv1alpha1.ProvisionerAuto, pipelinesv1alpha1.ProvisionerSDK:
 		return sdkStateMachines{}, nil
