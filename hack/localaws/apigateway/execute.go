@@ -304,9 +304,16 @@ func configError(req *execRequest, format string, a ...any) *gatewayError {
 func (s *Server) integrate(ctx context.Context, m *Method, req *execRequest) (*methodResponse, *gatewayError) {
 	in := m.MethodIntegration
 	switch in.Type {
-	case "AWS", "MOCK":
+	case "AWS", "MOCK", "HTTP":
+	case "HTTP_PROXY":
+		// The request goes to the back end as it came and the answer comes back as it is.
+		out, gerr := s.callHTTP(ctx, in, req, req.body, true)
+		if gerr != nil {
+			return nil, gerr
+		}
+		return &methodResponse{status: out.status, header: out.header, body: out.body}, nil
 	default:
-		return nil, configError(req, "integration type %s is not supported by the local stack (AWS and MOCK are)", in.Type)
+		return nil, configError(req, "integration type %s is not supported by the local stack (AWS, HTTP, HTTP_PROXY and MOCK are)", in.Type)
 	}
 	body, gerr := s.mapRequest(in, req)
 	if gerr != nil {
@@ -317,9 +324,12 @@ func (s *Server) integrate(ctx context.Context, m *Method, req *execRequest) (*m
 	case "MOCK":
 		out = mockResult(body)
 	case "AWS":
-		if out, gerr = s.callAWS(ctx, in, req, body); gerr != nil {
-			return nil, gerr
-		}
+		out, gerr = s.callAWS(ctx, in, req, body)
+	case "HTTP":
+		out, gerr = s.callHTTP(ctx, in, req, body, false)
+	}
+	if gerr != nil {
+		return nil, gerr
 	}
 	return s.mapResponse(m, req, out)
 }

@@ -3,8 +3,10 @@ package apigateway
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"strings"
 	"sync"
@@ -463,4 +465,62 @@ func TestTestInvokeMethod(t *testing.T) {
 	}
 	_, err := c.TestInvokeMethod(ctx, &apigateway.TestInvokeMethodInput{RestApiId: aws.String(api.id), ResourceId: aws.String(api.resourceID), HttpMethod: aws.String("GET")})
 	wantErr[*types.NotFoundException](t, err, "Method")
+}
+
+func TestExecuteHTTPIntegrations(t *testing.T) {
+	ctx := context.Background()
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		w.Header().Set("X-Backend", "yes")
+		if strings.HasSuffix(r.URL.Path, "/missing") {
+			w.WriteHeader(404)
+		}
+		fmt.Fprintf(w, `{"method":%q,"path":%q,"query":%q,"key":%q,"trace":%q,"body":%q}`,
+			r.Method, r.URL.Path, r.URL.RawQuery, r.Header.Get("X-Key"), r.Header.Get("X-Trace"), b)
+	}))
+	t.Cleanup(backend.Close)
+	_, ts, c := newTestServer(t, nil)
+	api := must(c.CreateRestApi(ctx, &apigateway.CreateRestApiInput{Name: aws.String("http")}))(t)
+	users := must(c.CreateResource(ctx, &apigateway.CreateResourceInput{RestApiId: api.Id, ParentId: api.RootResourceId, PathPart: aws.String("users")}))(t)
+	user := must(c.CreateResource(ctx, &apigateway.CreateResourceInput{RestApiId: api.Id, ParentId: users.Id, PathPart: aws.String("{id}")}))(t)
+	proxy := must(c.CreateResource(ctx, &apigateway.CreateResourceInput{RestApiId: api.Id, ParentId: api.RootResourceId, PathPart: aws.String("{proxy+}")}))(t)
+
+	putMock(t, c, *api.Id, *user.Id, "POST", &apigateway.PutIntegrationInput{Type: types.IntegrationTypeHttp, IntegrationHttpMethod: aws.String("PUT"),
+		Uri: aws.String(backend.URL + "/v1/users/{uid}"),
+		RequestParameters: map[string]string{
+			"integration.request.path.uid": "method.request.path.id", "integration.request.header.X-Key": "'k1'",
+			"integration.request.querystring.src": "method.request.querystring.from",
+		},
+		RequestTemplates: map[string]string{"application/json": `{"wrapped": $input.json('$')}`}},
+		&apigateway.PutIntegrationResponseInput{ResponseTemplates: map[string]string{"application/json": `{"backend": $input.json('$.body'), "path": $input.json('$.path'), "query": $input.json('$.query'), "key": $input.json('$.key')}`}})
+	must(c.PutMethod(ctx, &apigateway.PutMethodInput{RestApiId: api.Id, ResourceId: proxy.Id, HttpMethod: aws.String("ANY"), AuthorizationType: aws.String("NONE")}))(t)
+	must(c.PutIntegration(ctx, &apigateway.PutIntegrationInput{RestApiId: api.Id, ResourceId: proxy.Id, HttpMethod: aws.String("ANY"), Type: types.IntegrationTypeHttpProxy,
+		IntegrationHttpMethod: aws.String("ANY"), Uri: aws.String(backend.URL + "/{proxy}"),
+		RequestParameters: map[string]string{"integration.request.path.proxy": "method.request.path.proxy"}}))(t)
+	must(c.CreateDeployment(ctx, &apigateway.CreateDeploymentInput{RestApiId: api.Id, StageName: aws.String("dev")}))(t)
+	base := ts.URL + "/restapis/" + *api.Id + "/dev/_user_request_"
+
+	r := post(t, base, "/users/7?from=web", "application/json", `{"a":1}`)
+	want := `{"backend": "{\"wrapped\": {\"a\":1}}", "path": "/v1/users/7", "query": "src=web", "key": "k1"}`
+	if r.status != 200 || r.body != want {
+		t.Errorf("HTTP integration:\n got %d %s\nwant %s", r.status, r.body, want)
+	}
+
+	req, _ := http.NewRequest("DELETE", base+"/files/a%20b/c.txt?x=1", strings.NewReader("raw"))
+	req.Header.Set("X-Trace", "t-9")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	var got map[string]string
+	_ = json.Unmarshal(b, &got)
+	if resp.StatusCode != 200 || resp.Header.Get("X-Backend") != "yes" || got["method"] != "DELETE" || got["path"] != "/files/a b/c.txt" ||
+		got["query"] != "x=1" || got["trace"] != "t-9" || got["body"] != "raw" {
+		t.Errorf("HTTP_PROXY: %d %s %v", resp.StatusCode, b, resp.Header)
+	}
+	if r := do(t, "GET", base+"/some/missing", "", ""); r.status != 404 {
+		t.Errorf("HTTP_PROXY passes the status through: %d %s", r.status, r.body)
+	}
 }
