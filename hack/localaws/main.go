@@ -86,12 +86,11 @@ func run() error {
 	})
 
 	fd, err = frontdoor.New(frontdoor.Options{
-		KumoURL:   km.URL,
-		Endpoint:  endpoint,
-		Region:    *region,
-		AccountID: "000000000000",
-		Runner:    runner,
-		Logger:    logger,
+		KumoURL:  km.URL,
+		Endpoint: endpoint,
+		Region:   *region,
+		Runner:   runner,
+		Logger:   logger,
 	})
 	if err != nil {
 		return err

@@ -1145,6 +1145,28 @@ func TestInvokeURLRunsThePipeline(t *testing.T) {
 	if b, _ := io.ReadAll(obj.Body); string(b) != "quote \" and \\ and\nnewline" {
 		t.Errorf("object body %q: the request body did not survive the mapping template", b)
 	}
+
+	// The invoke URL's own shape, https://{id}.execute-api.{region}.amazonaws.com/{stage}/{path},
+	// reaches the same method when its host is sent to the stack.
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint+"/prod/resize", strings.NewReader(`{"action":"hosted"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	req.Host = aws.ToString(api.Id) + ".execute-api." + region + ".amazonaws.com"
+	req.Header.Set("Content-Type", "application/json")
+
+	hosted, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("POST with the execute-api host: %v", err)
+	}
+
+	hostedBody, _ := io.ReadAll(hosted.Body)
+	_ = hosted.Body.Close()
+
+	if hosted.StatusCode != http.StatusOK || !strings.Contains(string(hostedBody), "executionArn") {
+		t.Errorf("POST with the execute-api host: %d %s", hosted.StatusCode, hostedBody)
+	}
 }
 
 // TestMalformedRequestsGetAWSErrors sends what a broken client might to each

@@ -65,7 +65,7 @@ func (s *Server) serveLambda(w http.ResponseWriter, r *http.Request) bool {
 
 	switch {
 	case rt.list && r.Method == http.MethodPost:
-		s.lambdaDeploy(w, r, "")
+		s.lambdaDeploy(w, r)
 	case rt.list && r.Method == http.MethodGet:
 		s.lambdaPatched(w, r, "Functions")
 	case rt.sub == "" && r.Method == http.MethodGet:
@@ -73,7 +73,7 @@ func (s *Server) serveLambda(w http.ResponseWriter, r *http.Request) bool {
 	case rt.sub == "" && r.Method == http.MethodDelete:
 		s.lambdaDelete(w, r, rt.name)
 	case rt.sub == "code" && r.Method == http.MethodPut:
-		s.lambdaDeploy(w, r, rt.name)
+		s.lambdaDeploy(w, r)
 	case rt.sub == "configuration" && r.Method == http.MethodGet:
 		s.lambdaPatched(w, r, "")
 	case rt.sub == "configuration" && r.Method == http.MethodPut:
@@ -101,10 +101,10 @@ type deployRequest struct {
 	DryRun bool
 }
 
-// lambdaDeploy handles CreateFunction (name "") and UpdateFunctionCode: kumo
+// lambdaDeploy handles CreateFunction and UpdateFunctionCode: kumo
 // records the function; the runner gets the package, which kumo does not
 // keep in a form it serves back.
-func (s *Server) lambdaDeploy(w http.ResponseWriter, r *http.Request, name string) {
+func (s *Server) lambdaDeploy(w http.ResponseWriter, r *http.Request) {
 	body, err := readBody(r)
 	if err != nil {
 		writeLambdaError(w, http.StatusRequestEntityTooLarge, "RequestTooLargeException", err.Error())

@@ -42,9 +42,8 @@ type Options struct {
 	KumoURL string
 	// Endpoint is this server's own base URL, as clients reach it.
 	Endpoint string
-	// Region is the region the stack reports; AccountID its account.
-	Region    string
-	AccountID string
+	// Region is the region the stack reports.
+	Region string
 	// Runner executes Lambda functions; nil disables execution.
 	Runner *lambdarunner.Runner
 	// Logger receives the front door's own diagnostics.
@@ -169,6 +168,25 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 
+	if id, ok := executeAPIHost(r.Host); ok {
+		if h := s.apigw.Load(); h != nil {
+			// https://{id}.execute-api.{region}.amazonaws.com/{stage}/{path}
+			// is served as its path form.
+			r2 := r.Clone(r.Context())
+			r2.URL.RawPath = ""
+
+			if parts := strings.SplitN(strings.TrimPrefix(path, "/"), "/", 2); len(parts) == 2 {
+				r2.URL.Path = "/restapis/" + id + "/" + parts[0] + "/_user_request_/" + parts[1]
+			} else {
+				r2.URL.Path = "/restapis/" + id + "/" + parts[0] + "/_user_request_/"
+			}
+
+			h.h.ServeExecuteAPI(w, r2)
+
+			return
+		}
+	}
+
 	switch signingName(r) {
 	case "apigateway":
 		if h := s.apigw.Load(); h != nil {
@@ -205,6 +223,17 @@ func isExecuteAPIPath(p string) bool {
 	parts := strings.SplitN(strings.TrimPrefix(p, "/"), "/", 5)
 
 	return len(parts) >= 4 && parts[0] == "restapis" && parts[3] == "_user_request_"
+}
+
+// executeAPIHost recognises an API Gateway invoke host,
+// {restApiId}.execute-api.<anything>.
+func executeAPIHost(host string) (string, bool) {
+	id, rest, ok := strings.Cut(host, ".")
+	if !ok || id == "" || !strings.HasPrefix(rest, "execute-api.") {
+		return "", false
+	}
+
+	return id, true
 }
 
 func (s *Server) serveHealth(w http.ResponseWriter) {
