@@ -101,6 +101,7 @@ func resample(img image.Image, p Plan) *image.NRGBA {
 		y0 := b.Min.Y + (b.Dy()-ch)/2
 		img = subImage(img, image.Rect(x0, y0, x0+cw, y0+ch))
 	}
+	img = boxReduce(img, p.Width, p.Height)
 	// Lanczos (a = 3): the sharpest of imaging's filters without ringing
 	// artefacts that show at thumbnail size.
 	return imaging.Resize(img, p.Width, p.Height, imaging.Lanczos)
