@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"image"
+	"image/color"
 	"image/draw"
 	"image/gif"
 	_ "image/jpeg" // registers JPEG for header sniffing
@@ -100,18 +101,43 @@ func decodeJPEG(src []byte, minW, minH int) (image.Image, int, error) {
 // decodeGIFFirstFrame returns the first frame of a (possibly animated) GIF on
 // a canvas of the GIF's logical size. gif.Decode stops after the first frame,
 // whose rectangle may be smaller than the canvas; the rest stays transparent,
-// as a viewer shows it.
+// as a viewer shows it. The canvas keeps the frame's palette so a GIF
+// thumbnail is quantised to the source's own colours.
 func decodeGIFFirstFrame(src []byte, h header) (image.Image, error) {
-	frame, err := gif.Decode(bytes.NewReader(src))
+	img, err := gif.Decode(bytes.NewReader(src))
 	if err != nil {
 		return nil, err
 	}
 	canvas := image.Rect(0, 0, h.width, h.height)
-	if frame.Bounds() == canvas {
-		return frame, nil
+	frame, ok := img.(*image.Paletted)
+	if !ok || frame.Bounds() == canvas {
+		return img, nil
 	}
-	dst := image.NewNRGBA(canvas)
-	draw.Draw(dst, frame.Bounds().Intersect(canvas), frame, frame.Bounds().Min, draw.Src)
+	pal := frame.Palette
+	transparent := -1
+	for i, c := range pal {
+		if _, _, _, a := c.RGBA(); a == 0 {
+			transparent = i
+			break
+		}
+	}
+	if transparent < 0 {
+		if len(pal) == 256 {
+			dst := image.NewNRGBA(canvas)
+			draw.Draw(dst, frame.Bounds().Intersect(canvas), frame, frame.Bounds().Min, draw.Src)
+			return dst, nil
+		}
+		pal = append(append(color.Palette{}, pal...), color.Transparent)
+		transparent = len(pal) - 1
+	}
+	dst := image.NewPaletted(canvas, pal)
+	for i := range dst.Pix {
+		dst.Pix[i] = uint8(transparent)
+	}
+	r := frame.Bounds().Intersect(canvas)
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		copy(dst.Pix[dst.PixOffset(r.Min.X, y):dst.PixOffset(r.Max.X, y)], frame.Pix[frame.PixOffset(r.Min.X, y):])
+	}
 	return dst, nil
 }
 

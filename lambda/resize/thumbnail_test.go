@@ -243,13 +243,18 @@ func TestGIFFrameSmallerThanCanvas(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res := mustThumb(t, b.Bytes(), opts(func(o *Options) { o.Format = FormatPNG }))
-	img, _ := decodeImage(t, res.Data)
-	if res.Width != 40 || res.Height != 40 || !near(img.At(20, 20), red, 0) {
-		t.Errorf("got %dx%d with %v at the centre", res.Width, res.Height, img.At(20, 20))
-	}
-	if _, _, _, a := img.At(2, 2).RGBA(); a != 0 {
-		t.Errorf("outside the frame alpha is %d, want transparent", a>>8)
+	for _, f := range []Format{FormatPNG, FormatSource} {
+		res := mustThumb(t, b.Bytes(), opts(func(o *Options) { o.Format = f }))
+		img, _ := decodeImage(t, res.Data)
+		if res.Width != 40 || res.Height != 40 || !near(img.At(20, 20), red, 0) {
+			t.Errorf("%s: got %dx%d with %v at the centre", f, res.Width, res.Height, img.At(20, 20))
+		}
+		if _, _, _, a := img.At(2, 2).RGBA(); a != 0 {
+			t.Errorf("%s: outside the frame alpha is %d, want transparent", f, a>>8)
+		}
+		if p, ok := img.(*image.Paletted); ok && len(p.Palette) != 2 {
+			t.Errorf("GIF thumbnail has %d colours, want the source's 2", len(p.Palette))
+		}
 	}
 }
 
