@@ -271,6 +271,15 @@ func (d *decoder) processDHT(n int) error {
 			return err
 		}
 
+		// Reject over-subscribed tables, whose codes do not fit their
+		// lengths (image/jpeg lets their look-up table entries wrap).
+		for i, c := 0, int32(0); i < maxCodeLength; i++ {
+			c = c<<1 + nCodes[i]
+			if c > 1<<(i+1) {
+				return FormatError("bad Huffman table")
+			}
+		}
+
 		// Derive the look-up table.
 		clear(h.lut[:])
 		var x, code uint32
