@@ -47,7 +47,10 @@ codesha() { openssl dgst -sha256 -binary "$1" | base64; }
 mkdir -p "$out"
 for arch in "${archs[@]}"; do
   build "$arch" "$tmp/a"
-  cp "$tmp/a/bootstrap-$arch.zip" "$out/bootstrap-$arch.zip"
+  # Copy then rename: a controller build running meanwhile embeds either the
+  # old zip or the new one, never half of one.
+  cp "$tmp/a/bootstrap-$arch.zip" "$out/bootstrap-$arch.zip.tmp"
+  mv "$out/bootstrap-$arch.zip.tmp" "$out/bootstrap-$arch.zip"
   echo "$out/bootstrap-$arch.zip  $(stat -c %s "$out/bootstrap-$arch.zip") bytes  CodeSha256 $(codesha "$out/bootstrap-$arch.zip")"
 done
 

@@ -405,6 +405,50 @@ func TestCrashedFunctionIsRestarted(t *testing.T) {
 	}
 }
 
+func TestFunctionFailingAtInitFailsInvocationsAtOnce(t *testing.T) {
+	_, _, lc, sc := clients()
+	name := uniq("echo")
+
+	began := time.Now()
+	fn := createEcho(t, lc, name, map[string]string{"FAIL_INIT": "missing configuration"})
+
+	if took := time.Since(began); took > 5*time.Second {
+		t.Errorf("CreateFunction of a function failing at init took %s", took)
+	}
+
+	began = time.Now()
+
+	out, _ := invokeEcho(t, lc, name, `{}`)
+	if aws.ToString(out.FunctionError) == "" || !strings.Contains(string(out.Payload), "Runtime.ExitError") {
+		t.Errorf("invoke: FunctionError=%q payload=%s, want Runtime.ExitError", aws.ToString(out.FunctionError), out.Payload)
+	}
+
+	sm := createMachine(t, sc, uniq("wf"), workflow(aws.ToString(fn.FunctionArn)), sfntypes.StateMachineTypeStandard)
+
+	start, err := sc.StartExecution(t.Context(), &sfn.StartExecutionInput{StateMachineArn: sm, Input: aws.String(`{}`)})
+	if err != nil {
+		t.Fatalf("StartExecution: %v", err)
+	}
+
+	if done := waitExecution(t, sc, start.ExecutionArn); done.Status != sfntypes.ExecutionStatusFailed || aws.ToString(done.Error) != "ResizeFailed" {
+		t.Errorf("execution %s %q, want FAILED through ResizeFailed", done.Status, aws.ToString(done.Error))
+	}
+
+	if took := time.Since(began); took > 5*time.Second {
+		t.Errorf("failing an invoke and an execution took %s; they should not wait for a handler", took)
+	}
+
+	if _, err := lc.UpdateFunctionConfiguration(t.Context(), &lambda.UpdateFunctionConfigurationInput{
+		FunctionName: aws.String(name), Environment: &lambdatypes.Environment{Variables: map[string]string{}},
+	}); err != nil {
+		t.Fatalf("UpdateFunctionConfiguration: %v", err)
+	}
+
+	if _, res := invokeEcho(t, lc, name, `{"action":"fixed"}`); res.Action != "fixed" {
+		t.Errorf("after fixing the configuration: %+v", res)
+	}
+}
+
 func TestTimedOutFunctionIsRestarted(t *testing.T) {
 	_, _, lc, _ := clients()
 	name := uniq("echo")

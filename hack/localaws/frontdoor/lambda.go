@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/resize-operator/resize-operator/hack/localaws/lambdarunner"
 )
 
@@ -243,6 +245,29 @@ func (s *Server) lambdaInvoke(w http.ResponseWriter, r *http.Request, name strin
 		// https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html#API_Invoke_Errors
 		writeLambdaError(w, http.StatusConflict, "ResourceConflictException",
 			"The operation cannot be performed at this time. The function is currently in the following state: Failed")
+
+		return
+	}
+
+	if err := s.opts.Runner.InitError(name); err != nil && r.Header.Get("X-Amz-Invocation-Type") != "Event" {
+		// The bootstrap keeps exiting before it polls: Lambda answers with
+		// the runtime's exit at once, and so does the stack, rather than
+		// leaving the invoke to wait 30 s for a handler.
+		payload, _ := json.Marshal(map[string]string{
+			"errorType":    "Runtime.ExitError",
+			"errorMessage": "RequestId: " + uuid.NewString() + " Error: Runtime exited with error: " + err.Error(),
+		})
+
+		status := http.StatusOK
+		if kumoInternal(r) {
+			status = http.StatusInternalServerError
+		}
+
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("X-Amz-Function-Error", "Unhandled")
+		w.Header().Set("X-Amz-Executed-Version", "$LATEST")
+		w.WriteHeader(status)
+		_, _ = w.Write(payload)
 
 		return
 	}

@@ -375,6 +375,9 @@ func (r *Runner) restart(ctx context.Context, f *function) error {
 	select {
 	case <-p.attached:
 		return nil
+	case <-p.exited:
+		// Failed during init: invokes report it (see InitError).
+		return nil
 	case <-ctx.Done():
 		return fmt.Errorf("wait for %s to poll the Runtime API: %w", f.cfg.Name, ctx.Err())
 	case <-time.After(r.cfg.AttachTimeout):
@@ -442,9 +445,17 @@ type process struct {
 
 	attachOnce sync.Once
 	attached   chan struct{}
+	// exitOnce/exited report the first exit, so a deploy whose bootstrap
+	// dies at start-up does not wait out the attach timeout.
+	exitOnce sync.Once
+	exited   chan struct{}
 
 	mu  sync.Mutex
 	cmd *exec.Cmd
+	// polled says the current run has polled the Runtime API; initErr is
+	// why the last run exited without ever polling (failed during init).
+	polled  bool
+	initErr error
 }
 
 func newProcess(name, dir string, env []string, cfg Config) *process {
@@ -453,11 +464,34 @@ func newProcess(name, dir string, env []string, cfg Config) *process {
 		stopCh:   make(chan struct{}),
 		done:     make(chan struct{}),
 		attached: make(chan struct{}),
+		exited:   make(chan struct{}),
 	}
 }
 
 func (p *process) markAttached() {
 	p.attachOnce.Do(func() { close(p.attached) })
+
+	p.mu.Lock()
+	p.polled = true
+	p.initErr = nil
+	p.mu.Unlock()
+}
+
+// InitError returns why a function's bootstrap last exited before polling
+// for an invocation, while it is being restarted; nil once it polls. Lambda
+// fails invocations of such a function at once (Runtime.ExitError) rather
+// than letting them wait for a handler that never comes.
+func (r *Runner) InitError(name string) error {
+	p, ok := r.current.Load(name)
+	if !ok {
+		return nil
+	}
+
+	pr := p.(*process)
+	pr.mu.Lock()
+	defer pr.mu.Unlock()
+
+	return pr.initErr
 }
 
 // Restart backoff: quick enough that a crash costs one invocation, slow
@@ -486,6 +520,14 @@ func (p *process) supervise() {
 		}
 
 		fmt.Fprintf(p.cfg.Log, "lambda[%s] bootstrap exited (%v); restarting in %s\n", p.name, err, backoff)
+
+		p.mu.Lock()
+		if !p.polled {
+			p.initErr = err
+		}
+		p.mu.Unlock()
+
+		p.exitOnce.Do(func() { close(p.exited) })
 
 		if p.cfg.OnExit != nil {
 			p.cfg.OnExit(p.name, err)
@@ -528,6 +570,7 @@ func (p *process) runOnce() error {
 	}
 
 	p.cmd = cmd
+	p.polled = false
 	p.mu.Unlock()
 
 	err := cmd.Wait()

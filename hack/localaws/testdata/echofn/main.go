@@ -86,4 +86,12 @@ func handle(ctx context.Context, ev Event) (Result, error) {
 	return res, nil
 }
 
-func main() { lambda.Start(handle) }
+func main() {
+	if msg := os.Getenv("FAIL_INIT"); msg != "" {
+		// A configuration error found before the handler starts.
+		fmt.Fprintln(os.Stderr, msg)
+		os.Exit(2)
+	}
+
+	lambda.Start(handle)
+}
