@@ -221,7 +221,8 @@ func (r *ResizePipelineReconciler) phaseFailed(ctx context.Context, s *scope, ph
 	summarizeReady(s.rp)
 	s.rp.Status.ObservedGeneration = s.rp.Generation
 	s.event(corev1.EventTypeWarning, reason, "Reconcile", "%s", msg)
-	logf.FromContext(ctx).Info("phase failed", "phase", p.name, "class", class.String(), "reason", reason, "error", err.Error())
+	logf.FromContext(ctx).Info("phase failed", append([]any{"phase", p.name, "class", class.String(), "reason", reason, "error", err.Error()},
+		awsErrorKeys(err)...)...)
 	if class == Terminal {
 		return ctrl.Result{RequeueAfter: r.resync()}, nil
 	}
@@ -271,6 +272,8 @@ func (r *ResizePipelineReconciler) reconcileDelete(ctx context.Context, s *scope
 			msg := fmt.Sprintf("deleting the %s: %v", step.name, err)
 			setCondition(rp, pipelinesv1alpha1.ConditionReady, false, reason, msg)
 			s.event(corev1.EventTypeWarning, reason, "Delete", "%s", msg)
+			logf.FromContext(ctx).Info("delete step failed", append([]any{"step", step.name, "class", Classify(err).String(), "reason", reason, "error", err.Error()},
+				awsErrorKeys(err)...)...)
 			if Classify(err) == Terminal {
 				return ctrl.Result{RequeueAfter: r.resync()}, nil
 			}
