@@ -200,9 +200,17 @@ func writeGatewayError(w http.ResponseWriter, requestID string, e *gatewayError)
 	_, _ = w.Write([]byte(gatewayBody(e)))
 }
 
+// gatewayBody is the default gateway response body. The responses API Gateway gives before it
+// finds a method (missing token, forbidden) are compact, {"message":"..."}; those of the
+// execution (validation, mapping, integration) have a space after the colon,
+// {"message": "..."}, as clients see them from AWS.
 func gatewayBody(e *gatewayError) string {
-	b, _ := json.Marshal(map[string]string{"message": e.message})
-	return string(b)
+	b, _ := json.Marshal(e.message)
+	switch e.typ {
+	case "MissingAuthenticationTokenException", "ForbiddenException", "NotFoundException":
+		return `{"message":` + string(b) + `}`
+	}
+	return `{"message": ` + string(b) + `}`
 }
 
 // matchResource finds the resource for a request path: at each level a literal path part wins
