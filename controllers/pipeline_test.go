@@ -32,7 +32,7 @@ import (
 )
 
 const (
-	readyTimeout = 90 * time.Second
+	readyTimeout = 3 * time.Minute
 	poll         = 100 * time.Millisecond
 )
 
@@ -97,7 +97,7 @@ func (s *testSuite) waitReconciles(t *testing.T, mark int, pipeline string) {
 	t.Helper()
 	Eventually(func() int {
 		return countByOperation(s.rec.since(mark, pipeline), nil)["API Gateway.GetStage"]
-	}).WithTimeout(30 * time.Second).WithPolling(poll).Should(BeNumerically(">=", 2))
+	}).WithTimeout(time.Minute).WithPolling(poll).Should(BeNumerically(">=", 2))
 }
 
 func (s *testSuite) deleteAndWait(t *testing.T, rp *pipelinesv1alpha1.ResizePipeline) {
@@ -149,6 +149,12 @@ func TestPipelineLifecycle(t *testing.T) {
 	first := s.rec.since(mark, owner)
 	t.Logf("apply → Ready in %v; AWS calls until Ready (%d reconcile passes' worth):\n%s",
 		elapsed.Round(time.Millisecond), countByOperation(first, nil)["API Gateway.GetStage"], formatCounts(countByOperation(first, nil)))
+
+	for _, c := range first {
+		if c.Duration > time.Second {
+			t.Logf("slow AWS call: %s.%s %v (%s)", c.Service, c.Operation, c.Duration.Round(time.Millisecond), c.Outcome)
+		}
+	}
 
 	res := got.Status.Resources
 	Expect(got.Finalizers).To(ContainElement(Finalizer))
@@ -320,8 +326,9 @@ func TestPipelineLifecycle(t *testing.T) {
 		g := NewWithT(t)
 		cur := s.get(g, rp)
 		mark := s.rec.mark()
+		base := cur.DeepCopy()
 		cur.Spec.Thumbnail.MaxWidth = 320
-		g.Expect(s.k8s.Update(ctx, cur)).To(Succeed())
+		g.Expect(s.k8s.Patch(ctx, cur, client.MergeFrom(base))).To(Succeed())
 		after := s.waitReady(t, cur)
 		g.Expect(after.Generation).To(BeNumerically(">", got.Generation))
 		s.waitReconciles(t, s.rec.mark(), owner)
@@ -342,7 +349,40 @@ func TestPipelineLifecycle(t *testing.T) {
 			fn, err := s.lambda.GetFunctionConfiguration(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: aws.String(n.function)})
 			g.Expect(err).NotTo(HaveOccurred())
 			g.Expect(aws.ToInt32(fn.MemorySize)).To(Equal(int32(1024)))
-		}).WithTimeout(30 * time.Second).WithPolling(poll).Should(Succeed())
+		}).WithTimeout(time.Minute).WithPolling(poll).Should(Succeed())
+	})
+
+	t.Run("status lost: everything is found again, nothing created twice", func(t *testing.T) {
+		g := NewWithT(t)
+		cur := s.get(g, rp)
+		base := cur.DeepCopy()
+		cur.Status.Resources = pipelinesv1alpha1.ResourcesStatus{}
+		cur.Status.Endpoint = ""
+		g.Expect(s.k8s.Status().Patch(ctx, cur, client.MergeFrom(base))).To(Succeed())
+		mark := s.rec.mark()
+		// An annotation change triggers a reconcile at once.
+		cur = s.get(g, rp)
+		base = cur.DeepCopy()
+		cur.Annotations = map[string]string{"test.resize.dev/poke": "1"}
+		g.Expect(s.k8s.Patch(ctx, cur, client.MergeFrom(base))).To(Succeed())
+		g.Eventually(func(g Gomega) {
+			got := s.get(g, rp)
+			g.Expect(got.Status.Resources.RestAPIID).To(Equal(res.RestAPIID))
+			g.Expect(got.Status.Resources.StateMachineARN).To(Equal(res.StateMachineARN))
+			g.Expect(got.Status.Resources.FunctionARN).To(Equal(res.FunctionARN))
+			g.Expect(got.Status.Endpoint).NotTo(BeEmpty())
+		}).WithTimeout(time.Minute).WithPolling(poll).Should(Succeed())
+		creates := countByOperation(s.rec.since(mark, owner), func(c AWSCall) bool { return strings.HasPrefix(c.Operation, "Create") })
+		g.Expect(creates).To(BeEmpty())
+		apis, err := s.apigw.GetRestApis(ctx, &apigateway.GetRestApisInput{Limit: aws.Int32(500)})
+		g.Expect(err).NotTo(HaveOccurred())
+		count := 0
+		for _, a := range apis.Items {
+			if aws.ToString(a.Name) == n.api {
+				count++
+			}
+		}
+		g.Expect(count).To(Equal(1))
 	})
 
 	t.Run("deletion removes what the pipeline created and keeps a bucket with objects", func(t *testing.T) {
