@@ -52,7 +52,7 @@ func (s *Server) ServeExecuteAPI(w http.ResponseWriter, r *http.Request) {
 	defer func() {
 		if p := recover(); p != nil {
 			s.logf("apigateway: execute-api %s %s: internal error: %v", r.Method, r.URL.Path, p)
-			writeGatewayError(w, requestID, &gatewayError{http.StatusInternalServerError, "InternalServerErrorException", "Internal server error"})
+			writeGatewayError(w, requestID, errInternal)
 		}
 	}()
 	segs := strings.Split(strings.TrimPrefix(r.URL.EscapedPath(), "/"), "/")
@@ -287,19 +287,25 @@ type integrationResult struct {
 	body   []byte
 }
 
+// methodResponse is what the client receives.
 type methodResponse struct {
 	status int
 	header http.Header
 	body   []byte
 }
 
+// The gateway responses execute-api gives on its own behalf.
 var (
-	errInternal     = &gatewayError{http.StatusInternalServerError, "InternalServerErrorException", "Internal server error"}
-	errUnsupported  = &gatewayError{http.StatusUnsupportedMediaType, "UnsupportedMediaTypeException", "Unsupported Media Type"}
-	errTimeout      = &gatewayError{http.StatusGatewayTimeout, "IntegrationTimeoutException", "Endpoint request timed out"}
-	awsActionURIRE  = regexp.MustCompile(`^arn:aws[a-z-]*:apigateway:([a-z0-9-]+):([a-z0-9.-]+):action/([A-Za-z0-9]+)(\?.*)?$`)
-	errConfigFormat = "apigateway: execute-api %s %s (API %s, stage %s): %s"
+	errInternal    = &gatewayError{http.StatusInternalServerError, "InternalServerErrorException", "Internal server error"}
+	errUnsupported = &gatewayError{http.StatusUnsupportedMediaType, "UnsupportedMediaTypeException", "Unsupported Media Type"}
+	errTimeout     = &gatewayError{http.StatusGatewayTimeout, "IntegrationTimeoutException", "Endpoint request timed out"}
 )
+
+// awsActionURIRE is an AWS integration URI of the action form:
+// arn:aws:apigateway:<region>:<service>:action/<Action>[?query].
+var awsActionURIRE = regexp.MustCompile(`^arn:aws[a-z-]*:apigateway:([a-z0-9-]+):([a-z0-9.-]+):action/([A-Za-z0-9]+)(\?.*)?$`)
+
+const errConfigFormat = "apigateway: execute-api %s %s (API %s, stage %s): %s"
 
 // configError logs why a request failed on the API's configuration (a template the renderer
 // refuses, an integration the stack does not run) and gives the client API Gateway's 500.

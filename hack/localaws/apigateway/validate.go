@@ -119,7 +119,7 @@ func validateRequest(snap *snapshot, apiID string, m *Method, req *execRequest) 
 		}
 		sch, err := compileSchemaFor(apiID, name, model.Schema, snap.Models)
 		if err != nil {
-			return &gatewayError{http.StatusInternalServerError, "InternalServerErrorException", "Internal server error"}
+			return configError(req, "model %s does not compile: %v", name, err)
 		}
 		inst, err := jsonschema.UnmarshalJSON(strings.NewReader(string(req.body)))
 		if err != nil || sch.Validate(inst) != nil {
