@@ -73,6 +73,9 @@ type snapshot struct {
 	Models           map[string]*Model
 	Validators       map[string]*RequestValidator
 	BinaryMediaTypes []string
+
+	// schemas caches compiled models by name; a snapshot never changes, so neither do they.
+	schemas sync.Map
 }
 
 // maxBody bounds control-plane request bodies; API Gateway's own import limit is a few MB.

@@ -117,7 +117,7 @@ func validateRequest(snap *snapshot, apiID string, m *Method, req *execRequest) 
 		if model == nil || strings.TrimSpace(model.Schema) == "" {
 			return nil
 		}
-		sch, err := compileSchemaFor(apiID, name, model.Schema, snap.Models)
+		sch, err := snap.schema(apiID, name)
 		if err != nil {
 			return configError(req, "model %s does not compile: %v", name, err)
 		}
@@ -127,4 +127,17 @@ func validateRequest(snap *snapshot, apiID string, m *Method, req *execRequest) 
 		}
 	}
 	return nil
+}
+
+// schema returns the compiled model of a snapshot, compiling it on first use.
+func (snap *snapshot) schema(apiID, name string) (*jsonschema.Schema, error) {
+	if v, ok := snap.schemas.Load(name); ok {
+		return v.(*jsonschema.Schema), nil
+	}
+	sch, err := compileSchemaFor(apiID, name, snap.Models[name].Schema, snap.Models)
+	if err != nil {
+		return nil, err
+	}
+	snap.schemas.Store(name, sch)
+	return sch, nil
 }
