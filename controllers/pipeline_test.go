@@ -352,6 +352,40 @@ func TestPipelineLifecycle(t *testing.T) {
 		}).WithTimeout(time.Minute).WithPolling(poll).Should(Succeed())
 	})
 
+	t.Run("state machine and API drift are put back and the API redeployed", func(t *testing.T) {
+		g := NewWithT(t)
+		cur := s.get(g, rp)
+		res := cur.Status.Resources
+		_, err := s.sfn.UpdateStateMachine(ctx, &sfn.UpdateStateMachineInput{
+			StateMachineArn: aws.String(res.StateMachineARN),
+			Definition:      aws.String(`{"StartAt":"Done","States":{"Done":{"Type":"Succeed"}}}`),
+		})
+		g.Expect(err).NotTo(HaveOccurred())
+		resources, err := s.apigw.GetResources(ctx, &apigateway.GetResourcesInput{RestApiId: aws.String(res.RestAPIID)})
+		g.Expect(err).NotTo(HaveOccurred())
+		for _, r := range resources.Items {
+			if aws.ToString(r.Path) == "/resize" {
+				_, err = s.apigw.DeleteIntegration(ctx, &apigateway.DeleteIntegrationInput{
+					RestApiId: aws.String(res.RestAPIID), ResourceId: r.Id, HttpMethod: aws.String("POST"),
+				})
+				g.Expect(err).NotTo(HaveOccurred())
+			}
+		}
+		g.Eventually(func(g Gomega) {
+			sm, err := s.sfn.DescribeStateMachine(ctx, &sfn.DescribeStateMachineInput{StateMachineArn: aws.String(res.StateMachineARN)})
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(SameJSON(aws.ToString(sm.Definition), Definition(res.FunctionARN))).To(BeTrue())
+			stage, err := s.apigw.GetStage(ctx, &apigateway.GetStageInput{RestApiId: aws.String(res.RestAPIID), StageName: aws.String("prod")})
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(aws.ToString(stage.DeploymentId)).NotTo(Equal(res.DeploymentID), "a repaired API is deployed again")
+		}).WithTimeout(time.Minute).WithPolling(poll).Should(Succeed())
+		// The repaired API works again.
+		resp, err := http.Post(cur.Status.Endpoint, "application/json", strings.NewReader(`{}`))
+		g.Expect(err).NotTo(HaveOccurred())
+		_ = resp.Body.Close()
+		g.Expect(resp.StatusCode).To(Equal(http.StatusBadRequest))
+	})
+
 	t.Run("status lost: everything is found again, nothing created twice", func(t *testing.T) {
 		g := NewWithT(t)
 		cur := s.get(g, rp)
