@@ -4,11 +4,15 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
+	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambda/messages"
@@ -25,13 +29,11 @@ func main() {
 	// rather than on every image.
 	opts, err := resize.OptionsFromEnv(os.LookupEnv)
 	if err != nil {
-		log.Error("invalid configuration", "error", err.Error())
-		os.Exit(1)
+		failInit(log, "InvalidConfiguration", err)
 	}
 	client, err := newS3Client(context.Background())
 	if err != nil {
-		log.Error("cannot load AWS configuration", "error", err.Error())
-		os.Exit(1)
+		failInit(log, "InvalidAWSConfiguration", err)
 	}
 	h := &Handler{S3: client, Options: opts, Log: log}
 	lambda.Start(func(ctx context.Context, req Request) (Response, error) {
@@ -55,6 +57,25 @@ func newS3Client(ctx context.Context) (*s3.Client, error) {
 			o.UsePathStyle = true
 		}
 	}), nil
+}
+
+// failInit stops the function during its init phase. The error is logged and
+// also posted to the Runtime API's init/error endpoint, so the caller of the
+// invoke sees the message and its type, not only a bare "Runtime.ExitError".
+func failInit(log *slog.Logger, errType string, err error) {
+	log.Error("cannot start", "error_type", errType, "error", err.Error())
+	if api := os.Getenv("AWS_LAMBDA_RUNTIME_API"); api != "" {
+		body, _ := json.Marshal(messages.InvokeResponse_Error{Type: errType, Message: err.Error()})
+		req, rerr := http.NewRequest(http.MethodPost, "http://"+api+"/2018-06-01/runtime/init/error", bytes.NewReader(body))
+		if rerr == nil {
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Lambda-Runtime-Function-Error-Type", errType)
+			if resp, derr := (&http.Client{Timeout: 2 * time.Second}).Do(req); derr == nil {
+				resp.Body.Close()
+			}
+		}
+	}
+	os.Exit(1)
 }
 
 // lambdaError reports a *resize.Error with its reason as the errorType, so a

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"image/jpeg"
 	"io"
@@ -74,43 +75,10 @@ func TestBootstrapUnderRIE(t *testing.T) {
 	}
 
 	// The emulator, configured only through the environment, as Lambda does.
-	apiAddr, rieAddr := freeAddr(t), freeAddr(t)
-	cmd := exec.Command(rie, "--runtime-interface-emulator-address", rieAddr, "--runtime-api-address", apiAddr, bootstrap)
-	cmd.Env = []string{
-		"PATH=" + os.Getenv("PATH"),
-		"AWS_ENDPOINT_URL=" + s3srv.URL,
-		"AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "AWS_REGION=us-east-1",
-		"THUMB_MAX_WIDTH=200", "THUMB_MAX_HEIGHT=200",
-	}
-	var logs bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // the emulator starts bootstrap as its child
-	start := time.Now()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		_ = cmd.Wait()
-		if t.Failed() {
-			t.Logf("emulator and function output:\n%s", logs.String())
-		}
-	})
-	url := "http://" + rieAddr + "/2015-03-31/functions/function/invocations"
+	url, start := startFunction(t, rie, bootstrap, s3srv.URL)
 
 	// Cold start: retry while the emulator is not listening yet.
-	var body []byte
-	for {
-		var err error
-		body, err = invoke(url, `{"image_key":"test.jpg","source_bucket":"src","destination_bucket":"dst"}`)
-		if err == nil {
-			break
-		}
-		if time.Since(start) > 20*time.Second {
-			t.Fatalf("no response within 20 s: %v", err)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
+	body := invokeRetry(t, url, `{"image_key":"test.jpg","source_bucket":"src","destination_bucket":"dst"}`)
 	t.Logf("cold start (emulator process start to first response): %v", time.Since(start).Round(time.Millisecond))
 	if string(body) != `{"status":"success","thumb_key":"thumb-test.jpg"}` {
 		t.Fatalf("response %s", body)
@@ -152,6 +120,78 @@ func TestBootstrapUnderRIE(t *testing.T) {
 	}
 }
 
+// TestBootstrapBadConfigUnderRIE: an invalid environment stops the function
+// at init, and the invoke's caller sees which variable is wrong.
+func TestBootstrapBadConfigUnderRIE(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the bootstrap")
+	}
+	if runtime.GOOS != "linux" {
+		t.Skip("the bootstrap is a linux binary")
+	}
+	rie := findRIE(t)
+	bootstrap := os.Getenv("BOOTSTRAP")
+	if bootstrap == "" {
+		bootstrap = buildBootstrap(t)
+	}
+	url, _ := startFunction(t, rie, bootstrap, "http://127.0.0.1:1", "THUMB_FIT=inside", "THUMB_QUALITY=0")
+	body := invokeRetry(t, url, `{"image_key":"test.jpg","source_bucket":"src","destination_bucket":"dst"}`)
+	var fail struct{ ErrorType, ErrorMessage string }
+	if err := json.Unmarshal(body, &fail); err != nil || fail.ErrorType != "InvalidConfiguration" ||
+		!strings.Contains(fail.ErrorMessage, `THUMB_FIT="inside"`) || !strings.Contains(fail.ErrorMessage, "THUMB_QUALITY=0") {
+		t.Errorf("invoke with a bad configuration returned %s", body)
+	}
+}
+
+// startFunction starts the emulator running bootstrap with the given S3
+// endpoint and extra environment, and returns the invoke URL and the time the
+// process was started.
+func startFunction(t *testing.T, rie, bootstrap, s3URL string, env ...string) (string, time.Time) {
+	t.Helper()
+	apiAddr, rieAddr := freeAddr(t), freeAddr(t)
+	cmd := exec.Command(rie, "--runtime-interface-emulator-address", rieAddr, "--runtime-api-address", apiAddr, bootstrap)
+	cmd.Env = append([]string{
+		"PATH=" + os.Getenv("PATH"),
+		"AWS_ENDPOINT_URL=" + s3URL,
+		"AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "AWS_REGION=us-east-1",
+	}, env...)
+	var logs bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // the emulator starts bootstrap as its child
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		_ = cmd.Wait()
+		if t.Failed() {
+			t.Logf("emulator and function output:\n%s", logs.String())
+		}
+	})
+	return "http://" + rieAddr + "/2015-03-31/functions/function/invocations", start
+}
+
+// invokeRetry invokes until the emulator answers (it is not listening at
+// once after start), and returns the body whatever the status.
+func invokeRetry(t *testing.T, url, payload string) []byte {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		body, err := invoke(url, payload)
+		var se *statusError
+		if err == nil || errors.As(err, &se) {
+			return body
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no response within 20 s: %v", err)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// invoke returns the response body; a non-200 status is an error that
+// carries the body.
 func invoke(url, payload string) ([]byte, error) {
 	resp, err := http.Post(url, "application/json", strings.NewReader(payload))
 	if err != nil {
@@ -163,10 +203,17 @@ func invoke(url, payload string) ([]byte, error) {
 		return nil, err
 	}
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("HTTP %d: %s", resp.StatusCode, body)
+		return body, &statusError{resp.StatusCode, body}
 	}
 	return body, nil
 }
+
+type statusError struct {
+	code int
+	body []byte
+}
+
+func (e *statusError) Error() string { return fmt.Sprintf("HTTP %d: %s", e.code, e.body) }
 
 func findRIE(t *testing.T) string {
 	t.Helper()
