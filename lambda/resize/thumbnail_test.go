@@ -74,6 +74,13 @@ func TestOrientation(t *testing.T) {
 				}
 				img, _ = decodeImage(t, res.Data)
 				checkQuadrants(t, img)
+				// Cover crops the centre of the displayed image.
+				res = mustThumb(t, src, opts(func(o *Options) { o.MaxWidth, o.MaxHeight, o.Fit = 32, 24, FitCover }))
+				if res.Width != 32 || res.Height != 24 {
+					t.Fatalf("cover: got %dx%d, want 32x24", res.Width, res.Height)
+				}
+				img, _ = decodeImage(t, res.Data)
+				checkQuadrants(t, img)
 			})
 		}
 	}
