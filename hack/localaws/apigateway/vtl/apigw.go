@@ -193,7 +193,7 @@ func (Util) Call(name string, args []any) (any, error) {
 
 // EscapeJavaScript is Apache Commons Lang's StringEscapeUtils.escapeJavaScript, which API
 // Gateway's $util.escapeJavaScript is: backslash escapes for ' " \ / and \b \f \n \r \t, \uXXXX
-// (upper-case hex) for other control characters and for every character above U+007E, a
+// (upper-case hex) for other control characters and for every character above U+007F (DEL itself stays), a
 // character outside the BMP as its two UTF-16 surrogates.
 func EscapeJavaScript(s string) string {
 	var b strings.Builder
