@@ -325,3 +325,19 @@ func TestLambdaError(t *testing.T) {
 		t.Errorf("plain error: %#v", err)
 	}
 }
+
+func TestDecodeRequest(t *testing.T) {
+	r, err := decodeRequest([]byte(`{"image_key":"a.jpg","source_bucket":"s","destination_bucket":"d","width":64,"extra":true}`))
+	if err != nil || r.ImageKey != "a.jpg" || r.Width == nil || *r.Width != 64 || r.Height != nil {
+		t.Errorf("got %+v, %v", r, err)
+	}
+	for _, event := range []string{`{"image_key":"a.jpg","width":"64"}`, `{"image_key":"a.jpg","width":6.5}`, `[]`, `"a.jpg"`} {
+		_, err := decodeRequest([]byte(event))
+		if resize.ReasonOf(err) != resize.ReasonInvalidRequest {
+			t.Errorf("%s: got %v, want InvalidRequest", event, err)
+		}
+		if strings.HasPrefix(event, "{") && !strings.Contains(err.Error(), `"a.jpg"`) {
+			t.Errorf("%s: message %q does not name the key", event, err)
+		}
+	}
+}

@@ -36,7 +36,11 @@ func main() {
 		failInit(log, "InvalidAWSConfiguration", err)
 	}
 	h := &Handler{S3: client, Options: opts, Log: log}
-	lambda.Start(func(ctx context.Context, req Request) (Response, error) {
+	lambda.Start(func(ctx context.Context, event json.RawMessage) (Response, error) {
+		req, err := decodeRequest(event)
+		if err != nil {
+			return Response{}, lambdaError(err)
+		}
 		resp, err := h.Handle(ctx, req)
 		return resp, lambdaError(err)
 	})
@@ -57,6 +61,24 @@ func newS3Client(ctx context.Context) (*s3.Client, error) {
 			o.UsePathStyle = true
 		}
 	}), nil
+}
+
+// decodeRequest parses the event itself rather than letting the runtime do
+// it, so a malformed event (say "width":"100") is an InvalidRequest naming the
+// key like every other bad input, not a bare UnmarshalTypeError.
+func decodeRequest(event json.RawMessage) (Request, error) {
+	var req Request
+	err := json.Unmarshal(event, &req)
+	if err == nil {
+		return req, nil
+	}
+	// Recover the key for the message when the rest of the event is wrong.
+	var partial struct {
+		ImageKey string `json:"image_key"`
+	}
+	_ = json.Unmarshal(event, &partial)
+	return Request{}, &resize.Error{Key: partial.ImageKey, Reason: resize.ReasonInvalidRequest,
+		Detail: "event is not a valid request", Err: err}
 }
 
 // failInit stops the function during its init phase. The error is logged and
