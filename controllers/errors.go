@@ -63,6 +63,14 @@ var transientCodes = map[string]bool{
 	"EntityAlreadyExists":       true,
 	"StateMachineAlreadyExists": true,
 	"ResourceInUseException":    true,
+	// A resource the phase has just seen or created is not found: IAM's
+	// eventual consistency right after CreateRole, or a concurrent delete.
+	// The next pass observes again and creates it if it is really gone.
+	"NoSuchEntity":              true,
+	"NotFoundException":         true,
+	"ResourceNotFoundException": true,
+	"StateMachineDoesNotExist":  true,
+	"NoSuchBucket":              true,
 	// API Gateway: e.g. a deployment racing a change.
 	"ConflictException":  true,
 	"ServiceUnavailable": true,
