@@ -118,6 +118,16 @@ func (s *Server) ServeExecuteAPI(w http.ResponseWriter, r *http.Request) {
 		writeGatewayError(w, requestID, &gatewayError{http.StatusForbidden, "MissingAuthenticationTokenException", "Missing Authentication Token"})
 		return
 	}
+	// Signatures and API keys are not verified, but a request that carries none is refused as
+	// on AWS, so an unsigned client of an IAM-protected method fails here too.
+	if m.AuthorizationType == "AWS_IAM" && r.Header.Get("Authorization") == "" && r.URL.Query().Get("X-Amz-Signature") == "" {
+		writeGatewayError(w, requestID, &gatewayError{http.StatusForbidden, "MissingAuthenticationTokenException", "Missing Authentication Token"})
+		return
+	}
+	if m.APIKeyRequired && r.Header.Get("X-Api-Key") == "" {
+		writeGatewayError(w, requestID, &gatewayError{http.StatusForbidden, "ForbiddenException", "Forbidden"})
+		return
+	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxPayload+1))
 	if err != nil {
 		writeGatewayError(w, requestID, &gatewayError{http.StatusBadRequest, "BadRequestException", "Could not read request body"})

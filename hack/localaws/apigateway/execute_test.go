@@ -343,6 +343,12 @@ func TestExecuteMockPathsAndPassthrough(t *testing.T) {
 		op(types.OpReplace, "/requestValidatorId", *v.Id), op(types.OpAdd, "/requestParameters/method.request.querystring.size", "true"),
 		op(types.OpAdd, "/requestParameters/method.request.header.X-Key", "true"),
 	}}))(t)
+	iam := must(c.CreateResource(ctx, &apigateway.CreateResourceInput{RestApiId: api.Id, ParentId: api.RootResourceId, PathPart: aws.String("iam")}))(t)
+	putMock(t, c, *api.Id, *iam.Id, "GET", &apigateway.PutIntegrationInput{RequestTemplates: mock200},
+		&apigateway.PutIntegrationResponseInput{ResponseTemplates: map[string]string{"application/json": `ok`}})
+	must(c.UpdateMethod(ctx, &apigateway.UpdateMethodInput{RestApiId: api.Id, ResourceId: iam.Id, HttpMethod: aws.String("GET"), PatchOperations: []types.PatchOperation{
+		op(types.OpReplace, "/authorizationType", "AWS_IAM"), op(types.OpReplace, "/apiKeyRequired", "true"),
+	}}))(t)
 	must(c.CreateDeployment(ctx, &apigateway.CreateDeploymentInput{RestApiId: api.Id, StageName: aws.String("v1"), Variables: map[string]string{"x": "1"}}))(t)
 	base := ts.URL + "/restapis/" + *api.Id + "/v1/_user_request_"
 
@@ -372,6 +378,20 @@ func TestExecuteMockPathsAndPassthrough(t *testing.T) {
 	check("integration timeout", post(t, base, "/slow", "application/json", `{}`), 504, `{"message": "Endpoint request timed out"}`)
 	check("NEVER refuses an unmapped content type", post(t, base, "/slow", "text/plain", `x`), 415, "")
 	check("missing required parameters", do(t, "GET", base+"/params", "", ""), 400, `{"message": "Missing required request parameters: [X-Key, size]"}`)
+	check("unsigned call of an AWS_IAM method", do(t, "GET", base+"/iam", "", ""), 403, `{"message":"Missing Authentication Token"}`)
+	signed, _ := http.NewRequest("GET", base+"/iam", nil)
+	signed.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=test/20261204/us-east-1/execute-api/aws4_request, SignedHeaders=host, Signature=0")
+	if resp, err := http.DefaultClient.Do(signed); err != nil || resp.StatusCode != 403 {
+		t.Errorf("signed call without an API key: %v %v", resp.StatusCode, err)
+	} else {
+		resp.Body.Close()
+	}
+	signed.Header.Set("X-Api-Key", "k")
+	if resp, err := http.DefaultClient.Do(signed); err != nil || resp.StatusCode != 200 {
+		t.Errorf("signed call with an API key: %v %v", resp.StatusCode, err)
+	} else {
+		resp.Body.Close()
+	}
 	req, _ := http.NewRequest("GET", base+"/params?size=2", nil)
 	req.Header.Set("X-Key", "k")
 	resp, err := http.DefaultClient.Do(req)
