@@ -314,3 +314,39 @@ func FuzzParseRender(f *testing.F) {
 		_, _ = p.Render(apigwVars(body))
 	})
 }
+
+// controllerTemplate is the request template the controller writes (controllers/desired.go):
+// the compact JSON of the body, escaped, with escapeJavaScript's \' (not a JSON escape) undone.
+const controllerTemplate = `{"stateMachineArn": "arn:aws:states:ca-central-1:123456789012:stateMachine:ImageResizeWorkflow", "name": "$context.requestId", ` +
+	`"input": "$util.escapeJavaScript($input.json('$')).replaceAll("\\'", "'")"}`
+
+func TestControllerTemplateGolden(t *testing.T) {
+	const prefix = `{"stateMachineArn": "arn:aws:states:ca-central-1:123456789012:stateMachine:ImageResizeWorkflow", "name": "c0ffee00-0000-4000-8000-000000000001", "input": "`
+	cases := map[string]struct{ body, input, compact string }{
+		"seed request, pretty-printed": {
+			body:    "{\n  \"image_key\": \"test.jpg\",\n  \"source_bucket\": \"image-uploads-oanh\",\n  \"destination_bucket\": \"image-resized-oanh\"\n}",
+			input:   `{\"image_key\":\"test.jpg\",\"source_bucket\":\"image-uploads-oanh\",\"destination_bucket\":\"image-resized-oanh\"}`,
+			compact: `{"image_key":"test.jpg","source_bucket":"image-uploads-oanh","destination_bucket":"image-resized-oanh"}`,
+		},
+		"apostrophe, quotes, backslash, newline, slash, unicode": {
+			body:    `{"image_key":"it's \"x\" \\ a\nb/c-é-😀.jpg"}`,
+			input:   `{\"image_key\":\"it's \\\"x\\\" \\\\ a\\nb\/c-\u00E9-\uD83D\uDE00.jpg\"}`,
+			compact: `{"image_key":"it's \"x\" \\ a\nb/c-é-😀.jpg"}`,
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			got := render(t, controllerTemplate, tc.body)
+			if want := prefix + tc.input + `"}`; got != want {
+				t.Fatalf("got  %s\nwant %s", got, want)
+			}
+			var v struct{ Input string }
+			if err := json.Unmarshal([]byte(got), &v); err != nil {
+				t.Fatalf("StartExecution would reject this request: %v", err)
+			}
+			if v.Input != tc.compact {
+				t.Errorf("execution input %s, want %s", v.Input, tc.compact)
+			}
+		})
+	}
+}
