@@ -106,6 +106,13 @@ func main() {
 		DefaultRegion: awsClients.DefaultRegion(),
 		EndpointURL:   awsEndpointURL,
 		ResyncPeriod:  resyncPeriod,
+		// The ACK provisioner is always registered: it decides Auto by
+		// asking discovery whether the StateMachine CRD is served, and
+		// starts its watch on StateMachines only then, so ACK may be
+		// installed after the controller.
+		Provisioners: map[pipelinesv1alpha1.Provisioner]controllers.StateMachineProvisioner{
+			pipelinesv1alpha1.ProvisionerACK: controllers.NewACKStateMachines(mgr),
+		},
 	}).SetupWithManager(mgr, maxConcurrentReconciles); err != nil {
 		log.Error(err, "unable to set up the controller", "controller", "ResizePipeline")
 		os.Exit(1)

@@ -124,7 +124,9 @@ func NewACKStateMachines(mgr ctrl.Manager) *ACKStateMachines {
 	return &ACKStateMachines{Client: mgr.GetClient(), Mapper: mgr.GetRESTMapper()}
 }
 
-func (a *ACKStateMachines) Kind() pipelinesv1alpha1.Provisioner { return pipelinesv1alpha1.ProvisionerACK }
+func (a *ACKStateMachines) Kind() pipelinesv1alpha1.Provisioner {
+	return pipelinesv1alpha1.ProvisionerACK
+}
 
 func (a *ACKStateMachines) pollInterval() time.Duration {
 	if a.PollInterval > 0 {
