@@ -5,7 +5,8 @@ usage: pillow_thumb.py ITERS OUTDIR FILE...
 Prints, per file: name, median milliseconds, thumbnail width and height. The
 file is read into memory first (the Lambda gets the object's bytes from S3),
 and the thumbnail is saved to memory in the source's format, then written to
-OUTDIR once for the PSNR step.
+OUTDIR once for the PSNR step, with a lossless copy of the thumbnail
+before encoding (NAME.raw.png).
 """
 import io
 import os
@@ -33,6 +34,8 @@ def main():
         print("%s\t%.1f\t%d\t%d" % (os.path.basename(path), times[len(times) // 2], im.size[0], im.size[1]))
         with open(os.path.join(outdir, os.path.basename(path) + ".thumb"), "wb") as f:
             f.write(out.getvalue())
+        # The thumbnail before encoding, for the resampling-quality PSNR.
+        im.save(os.path.join(outdir, os.path.basename(path) + ".raw.png"))
 
 
 if __name__ == "__main__":

@@ -115,7 +115,7 @@ peak() { # command...: run it under /usr/bin/time, print its stdout, append peak
 	cat "$W/rss.one" >>"$W/rss"
 }
 
-declare -A ms rss psnr_go psnr_pil n
+declare -A rss n
 for c in "${classes[@]}"; do
 	mapfile -t files < <(files_of "$c")
 	((${#files[@]})) || continue
@@ -147,42 +147,56 @@ for c in "${classes[@]}"; do
 		printf '%s\t%s\n' "$b" "$(awk -v u="$med" 'BEGIN{printf "%.1f", u/1000}')" >>"$W/vips/$c.tsv"
 	done
 	rss[$c,vips]=$(sort -n "$W/rss" | tail -1)
-	# Quality: both thumbnails against a full-resolution Lanczos reference.
+	# Quality against a full-resolution Lanczos reference: the Go path's
+	# and Pillow's thumbnails before encoding (what scaled decoding and
+	# resampling cost), then the encoded thumbnails.
 	: >"$W/psnr.$c"
 	for f in "${files[@]}"; do
 		b=$(basename "$f")
-		"$W/benchthumb" psnr "$f" "$W/go/$b.thumb" "$W/pillow/$b.thumb" | awk -v b="$b" '{printf "%s\t%s\n", b, $2}' | paste - - >>"$W/psnr.$c"
+		"$W/benchthumb" psnr "$f" "$W/pillow/$b.raw.png" "$W/go/$b.thumb" "$W/pillow/$b.thumb" |
+			awk -v b="$b" '{v[NR] = $2} END {printf "%s\t%s\t%s\t%s\t%s\n", b, v[1], v[2], v[3], v[4]}' >>"$W/psnr.$c"
 	done
 done
 
 # Per-image detail, then the per-class summary. Times: the median over a
 # class's images of each image's median time.
 median() { sort -n | awk '{a[NR]=$1} END{if (NR%2) print a[(NR+1)/2]; else printf "%.1f\n", (a[NR/2]+a[NR/2+1])/2}'; }
-echo "## Per image (median ms of $ITERS; PSNR dB vs full-resolution Lanczos)"
+echo "## Per image"
 echo
-echo "| image | denom | go ms | pillow ms | vips ms (incl. process start) | go PSNR | pillow PSNR |"
-echo "|---|---|---|---|---|---|---|"
+echo "Median ms of $ITERS. PSNR in dB against the source decoded in full and resized with Lanczos:"
+echo "\"resampled\" is the thumbnail before encoding (Go: jpegscale + imaging Lanczos; Pillow: thumbnail()),"
+echo "\"encoded\" the file written (JPEG q85, or PNG for PNG sources)."
+echo
+echo "| image | denom | go ms | pillow ms | vips ms (incl. process start) | go resampled | pillow resampled | go encoded | pillow encoded |"
+echo "|---|---|---|---|---|---|---|---|---|"
 for c in "${classes[@]}"; do
 	[ -n "${n[$c]:-}" ] || continue
 	paste "$W/go/$c.tsv" "$W/pillow/$c.tsv" "$W/vips/$c.tsv" "$W/psnr.$c" |
-		awk -F'\t' '{printf "| %s | 1/%s | %s | %s | %s | %s | %s |\n", $1, $5, $2, $7, $11, $13, $15}'
+		awk -F'\t' '{printf "| %s | 1/%s | %s | %s | %s | %s | %s | %s | %s |\n", $1, $5, $2, $7, $11, $13, $14, $15, $16}'
 done
 echo
 echo "## Per size class (go path: $GOPATH_MODE)"
 echo
-echo "| class | images | go ms | pillow ms | vips ms | go/pillow time | go MB | pillow MB | vips MB | go/pillow RSS | go PSNR min | pillow PSNR min |"
-echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
+echo "Time: the median over the class's images of each image's median. Peak RSS: the largest of the"
+echo "class's processes (Go and Pillow: one process for the class; vips: one per thumbnail). PSNR: the"
+echo "class's minimum."
+echo
+echo "| class | images | go ms | pillow ms | vips ms | go/pillow time | go MB | pillow MB | vips MB | go/pillow RSS | go resampled PSNR | pillow resampled PSNR | go encoded PSNR | pillow encoded PSNR |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 for c in "${classes[@]}"; do
 	[ -n "${n[$c]:-}" ] || continue
 	g=$(cut -f2 "$W/go/$c.tsv" | median)
 	p=$(cut -f2 "$W/pillow/$c.tsv" | median)
 	v=$(cut -f2 "$W/vips/$c.tsv" | median)
-	pg=$(cut -f2 "$W/psnr.$c" | sort -n | head -1)
-	pp=$(cut -f4 "$W/psnr.$c" | sort -n | head -1)
+	q=()
+	for col in 2 3 4 5; do
+		q+=("$(cut -f$col "$W/psnr.$c" | sort -g | head -1)")
+	done
 	awk -v c="$c" -v n="${n[$c]}" -v g="$g" -v p="$p" -v v="$v" \
-		-v rg="${rss[$c,go]}" -v rp="${rss[$c,pillow]}" -v rv="${rss[$c,vips]}" -v pg="$pg" -v pp="$pp" 'BEGIN{
-		printf "| %s | %d | %.1f | %.1f | %.1f | %.2fx | %.0f | %.0f | %.0f | %.2fx | %s | %s |\n",
-			c, n, g, p, v, g/p, rg/1024, rp/1024, rv/1024, rg/rp, pg, pp}'
+		-v rg="${rss[$c,go]}" -v rp="${rss[$c,pillow]}" -v rv="${rss[$c,vips]}" \
+		-v q1="${q[0]}" -v q2="${q[1]}" -v q3="${q[2]}" -v q4="${q[3]}" 'BEGIN{
+		printf "| %s | %d | %.1f | %.1f | %.1f | %.2fx | %.0f | %.0f | %.0f | %.2fx | %s | %s | %s | %s |\n",
+			c, n, g, p, v, g/p, rg/1024, rp/1024, rv/1024, rg/rp, q1, q2, q3, q4}'
 done
 echo
 echo "$(date -u '+%Y-%m-%d %H:%M UTC'); $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')); $(go version | cut -d' ' -f3); Pillow $("$PY" -c 'import PIL; print(PIL.__version__)'); $(vips --version | head -1)"

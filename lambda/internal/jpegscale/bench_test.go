@@ -52,7 +52,7 @@ func benchmarkDecode(b *testing.B, min int) {
 
 func BenchmarkDecode1(b *testing.B) { benchmarkDecode(b, 1<<20) }
 func BenchmarkDecode2(b *testing.B) { benchmarkDecode(b, 1000) }
-func BenchmarkDecode4(b *testing.B) { benchmarkDecode(b, 500) }
+func BenchmarkDecode4(b *testing.B) { benchmarkDecode(b, 250) }
 func BenchmarkDecode8(b *testing.B) { benchmarkDecode(b, 0) }
 
 func BenchmarkImageJPEG(b *testing.B) {

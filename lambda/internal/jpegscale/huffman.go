@@ -7,6 +7,7 @@ package jpegscale
 import (
 	"encoding/binary"
 	"io"
+	mbits "math/bits"
 )
 
 // maxCodeLength is the maximum (inclusive) number of bits in a Huffman code.
@@ -554,6 +555,228 @@ func (d *decoder) decodeBlockSequential(dcH, acH *huffman, dc *int32, zb *[block
 		}
 	}
 	d.bits.a, d.bits.n = a, n
+	if n < d.bits.pad {
+		return errShortHuffmanData
+	}
+	return nil
+}
+
+// decodeACFirst decodes a block of a progressive AC first scan, as specified
+// in section G.1.2.2, with the bit accumulator in locals. pc holds the
+// block's stored coefficients in zig-zag order and nz its non-zero mask.
+func (d *decoder) decodeACFirst(h *huffman, pc []int16, nz *uint64, zigStart, zigEnd int32, al uint32) error {
+	if d.eobRun > 0 {
+		d.eobRun--
+		return nil
+	}
+	if h.nCodes == 0 {
+		return FormatError("uninitialized Huffman table")
+	}
+	a, n := d.bits.a, d.bits.n
+	mask := *nz
+	kmax := int32(len(pc))
+	for zig := zigStart; zig <= zigEnd; zig++ {
+		if n < 32 {
+			d.bits.a, d.bits.n = a, n
+			if err := d.refill(); err != nil {
+				return err
+			}
+			a, n = d.bits.a, d.bits.n
+		}
+		peek := (a >> uint32(n-lutSize)) & (1<<lutSize - 1)
+		if f := h.fastAC[peek]; f != 0 && f>>16 != 0 {
+			// A coefficient: code and value in one look-up.
+			zig += (f >> 8) & 0xff
+			if zig > zigEnd {
+				break
+			}
+			n -= f & 0xff
+			mask |= 1 << uint(zig)
+			if zig < kmax {
+				pc[zig] = int16((f >> 16) << al)
+			}
+			continue
+		}
+		var value uint8
+		if v := h.lut[peek]; v != 0 {
+			n -= int32(v&0xff) - 1
+			value = uint8(v >> 8)
+		} else {
+			d.bits.a, d.bits.n = a, n
+			var err error
+			if value, err = d.decodeHuffman(h); err != nil {
+				return err
+			}
+			a, n = d.bits.a, d.bits.n
+		}
+		run, size := int32(value>>4), uint32(value&0x0f)
+		if size == 0 {
+			if run != 0x0f {
+				// An end-of-band run of 2^run + (run more bits) blocks,
+				// counting this one. A code leaves at least 16 bits.
+				eob := uint32(1) << run
+				if run != 0 {
+					n -= run
+					eob |= uint32(a>>uint32(n)) & (1<<run - 1)
+				}
+				d.eobRun = uint16(eob - 1)
+				break
+			}
+			zig += 0x0f // A run of 16 zeros.
+			continue
+		}
+		zig += run
+		if zig > zigEnd {
+			break
+		}
+		n -= int32(size)
+		x := int32(a>>uint32(n)) & (1<<size - 1)
+		if x < 1<<(size-1) {
+			x += -1<<size + 1
+		}
+		mask |= 1 << uint(zig)
+		if zig < kmax {
+			pc[zig] = int16(x << al)
+		}
+	}
+	d.bits.a, d.bits.n = a, n
+	*nz = mask
+	if n < d.bits.pad {
+		return errShortHuffmanData
+	}
+	return nil
+}
+
+// refineAC decodes a block of a progressive AC refinement scan, as specified
+// in section G.1.2.3: the same as refine for AC bands, with the bit
+// accumulator in locals and the non-zero mask used to find the coefficients
+// that receive correction bits.
+func (d *decoder) refineAC(h *huffman, pc []int16, nzp *uint64, zigStart, zigEnd, delta int32) error {
+	if h.nCodes == 0 {
+		return FormatError("uninitialized Huffman table")
+	}
+	a, n := d.bits.a, d.bits.n
+	mask := *nzp
+	kmax := int32(len(pc))
+	zig := zigStart
+	if d.eobRun == 0 {
+	loop:
+		for ; zig <= zigEnd; zig++ {
+			if n < 32 {
+				d.bits.a, d.bits.n = a, n
+				if err := d.refill(); err != nil {
+					return err
+				}
+				a, n = d.bits.a, d.bits.n
+			}
+			var value uint8
+			if v := h.lut[(a>>uint32(n-lutSize))&(1<<lutSize-1)]; v != 0 {
+				n -= int32(v&0xff) - 1
+				value = uint8(v >> 8)
+			} else {
+				d.bits.a, d.bits.n = a, n
+				var err error
+				if value, err = d.decodeHuffman(h); err != nil {
+					return err
+				}
+				a, n = d.bits.a, d.bits.n
+			}
+			run, size := int32(value>>4), value&0x0f
+			z := int32(0)
+			switch size {
+			case 0:
+				if run != 0x0f {
+					// An end-of-band run; a code leaves at least 16 bits.
+					eob := uint32(1) << run
+					if run != 0 {
+						n -= run
+						eob |= uint32(a>>uint32(n)) & (1<<run - 1)
+					}
+					d.eobRun = uint16(eob)
+					break loop
+				}
+			case 1:
+				n--
+				if a>>uint32(n)&1 != 0 {
+					z = delta
+				} else {
+					z = -delta
+				}
+			default:
+				return FormatError("unexpected Huffman code")
+			}
+			// Skip run zero coefficients, correcting the non-zero ones on
+			// the way, and stop at the next zero one.
+			for ; zig <= zigEnd; zig++ {
+				if mask&(1<<uint(zig)) == 0 {
+					if run == 0 {
+						break
+					}
+					run--
+					continue
+				}
+				// A correction bit: set, it moves the coefficient away
+				// from zero by delta.
+				if n == 0 {
+					d.bits.a, d.bits.n = a, n
+					if err := d.refill(); err != nil {
+						return err
+					}
+					a, n = d.bits.a, d.bits.n
+				}
+				n--
+				if a>>uint32(n)&1 != 0 && zig < kmax {
+					if pc[zig] >= 0 {
+						pc[zig] += int16(delta)
+					} else {
+						pc[zig] -= int16(delta)
+					}
+				}
+			}
+			if zig > zigEnd {
+				return FormatError("too many coefficients")
+			}
+			if z != 0 {
+				mask |= 1 << uint(zig)
+				if zig < kmax {
+					pc[zig] = int16(z)
+				}
+			}
+		}
+	}
+	if d.eobRun > 0 {
+		d.eobRun--
+		// Correct every non-zero coefficient left in the band.
+		if zig <= zigEnd {
+			rest := mask >> uint(zig) << uint(zig)
+			if zigEnd < 63 {
+				rest &= 1<<uint(zigEnd+1) - 1
+			}
+			for rest != 0 {
+				z := int32(mbits.TrailingZeros64(rest))
+				rest &= rest - 1
+				// A correction bit: set, it moves the coefficient away
+				// from zero by delta.
+				if n == 0 {
+					d.bits.a, d.bits.n = a, n
+					if err := d.refill(); err != nil {
+						return err
+					}
+					a, n = d.bits.a, d.bits.n
+				}
+				n--
+				if a>>uint32(n)&1 != 0 && z < kmax {
+					if pc[z] >= 0 {
+						pc[z] += int16(delta)
+					} else {
+						pc[z] -= int16(delta)
+					}
+				}
+			}
+		}
+	}
+	d.bits.a, d.bits.n = a, n
+	*nzp = mask
 	if n < d.bits.pad {
 		return errShortHuffmanData
 	}

@@ -323,7 +323,18 @@ func (d *decoder) processSOS(n int) error {
 						continue
 					}
 
-					if ah != 0 {
+					if zigStart > 0 {
+						// AC scans: the hot loops of progressive decoding.
+						var err error
+						if ah != 0 {
+							err = d.refineAC(&d.huff[acTable][scan[i].ta], pc, nz, zigStart, zigEnd, 1<<al)
+						} else {
+							err = d.decodeACFirst(&d.huff[acTable][scan[i].ta], pc, nz, zigStart, zigEnd, al)
+						}
+						if err != nil {
+							return err
+						}
+					} else if ah != 0 {
 						if err := d.refine(pc, nz, &d.huff[acTable][scan[i].ta], zigStart, zigEnd, 1<<al); err != nil {
 							return err
 						}

@@ -8,8 +8,11 @@
 //
 // "time" prints one line per file: name, median milliseconds, thumbnail
 // width and height, and the DCT scale denominator used. "psnr" prints, per
-// thumbnail, its PSNR against the source decoded at full size and resized
-// with imaging's Lanczos filter to the thumbnail's size.
+// thumbnail file, its PSNR against the reference: the source decoded at full
+// size and resized with imaging's Lanczos filter to the thumbnail's size.
+// Its first line, named "resample", is the PSNR of the Go path's thumbnail
+// before encoding (scaled decode and Lanczos), which measures what scaled
+// decoding costs in quality apart from JPEG compression.
 package main
 
 import (
@@ -125,37 +128,48 @@ func fitInside(w, h int) (int, int) {
 // thumbnail, PNGs decoded in full, then imaging's Lanczos to the fitted size
 // and encoding in the source's format (JPEG at quality 85).
 func thumbJPEGScale(src []byte) ([]byte, int, int, int, error) {
+	t, err := resampleJPEGScale(src)
+	if err != nil {
+		return nil, 0, 0, 0, err
+	}
+	var buf bytes.Buffer
+	if bytes.HasPrefix(src, []byte("\x89PNG")) {
+		err = png.Encode(&buf, t)
+	} else {
+		err = jpeg.Encode(&buf, t, &jpeg.Options{Quality: 85})
+	}
+	return buf.Bytes(), t.Rect.Dx(), t.Rect.Dy(), lastDenom, err
+}
+
+// lastDenom is the scale denominator of the last resampleJPEGScale call.
+var lastDenom int
+
+// resampleJPEGScale is thumbJPEGScale without the encoding.
+func resampleJPEGScale(src []byte) (*image.NRGBA, error) {
 	var img image.Image
 	denom := 1
 	isPNG := bytes.HasPrefix(src, []byte("\x89PNG"))
 	if isPNG {
 		m, err := png.Decode(bytes.NewReader(src))
 		if err != nil {
-			return nil, 0, 0, 0, err
+			return nil, err
 		}
 		img = m
 	} else {
 		cfg, err := jpegscale.DecodeConfig(bytes.NewReader(src))
 		if err != nil {
-			return nil, 0, 0, 0, err
+			return nil, err
 		}
 		w, h := fitInside(cfg.Width, cfg.Height)
 		img, denom, err = jpegscale.Decode(bytes.NewReader(src), w, h)
 		if err != nil {
-			return nil, 0, 0, 0, err
+			return nil, err
 		}
 	}
+	lastDenom = denom
 	b := img.Bounds()
 	w, h := fitInside(b.Dx()*denom, b.Dy()*denom)
-	t := imaging.Resize(img, w, h, imaging.Lanczos)
-	var buf bytes.Buffer
-	var err error
-	if isPNG {
-		err = png.Encode(&buf, t)
-	} else {
-		err = jpeg.Encode(&buf, t, &jpeg.Options{Quality: 85})
-	}
-	return buf.Bytes(), w, h, denom, err
+	return imaging.Resize(img, w, h, imaging.Lanczos), nil
 }
 
 func psnrCmd(args []string) error {
@@ -166,6 +180,16 @@ func psnrCmd(args []string) error {
 	if err != nil {
 		return err
 	}
+	data, err := os.ReadFile(args[0])
+	if err != nil {
+		return err
+	}
+	ours, err := resampleJPEGScale(data)
+	if err != nil {
+		return err
+	}
+	ob := ours.Bounds()
+	fmt.Printf("resample\t%.1f\n", psnr(imaging.Resize(src, ob.Dx(), ob.Dy(), imaging.Lanczos), ours))
 	for _, t := range args[1:] {
 		thumb, err := decodeFile(t)
 		if err != nil {
