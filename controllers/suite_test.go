@@ -90,7 +90,13 @@ func runSuite(m *testing.M) int {
 		suiteSkip = err.Error()
 	}
 	defer stop()
-	return m.Run()
+	code := m.Run()
+	// After every test: the AWS operations they saw against the IAM policy.
+	if failures := checkObservedOperations(); code == 0 && len(failures) > 0 {
+		fmt.Fprintln(os.Stderr, "FAIL: IAM policy check:\n  "+strings.Join(failures, "\n  "))
+		code = 1
+	}
+	return code
 }
 
 // requireSuite skips (or, in CI, fails) a test that needs the suite.
@@ -312,6 +318,7 @@ type countingRecorder struct {
 }
 
 func (r *countingRecorder) RecordAWSCall(_ context.Context, c AWSCall) {
+	observedOps.add(c)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.calls = append(r.calls, c)
