@@ -26,9 +26,9 @@ type Result struct {
 }
 
 // Thumbnail makes the thumbnail of the encoded image src, stored under key
-// (used in error messages only). opts must be valid (see Options.Validate);
-// the byte limit is the caller's to enforce before reading src. Every error is
-// an *Error.
+// (used in error messages only). Invalid opts and a src over MaxSourceBytes
+// are refused here too, though a caller that downloads src should refuse an
+// oversized object before reading it. Every error is an *Error.
 func Thumbnail(key string, src []byte, opts Options) (*Result, error) {
 	if err := opts.Validate(); err != nil {
 		return nil, newError(key, ReasonInvalidRequest, err, "invalid options")
