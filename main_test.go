@@ -60,3 +60,41 @@ func TestHelpDocumentsEveryFlag(t *testing.T) {
 		}
 	}
 }
+
+// TestInstallArgsAreFlags runs the manager with the arguments of the
+// Deployment that config/default renders, then --help: an unknown or
+// malformed flag stops it with an error before --help is reached.
+func TestInstallArgsAreFlags(t *testing.T) {
+	kubectl, err := exec.LookPath("kubectl")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("kubectl is not on PATH")
+		}
+		t.Skip("kubectl is not on PATH")
+	}
+	out, err := exec.Command(kubectl, "kustomize", "config/default").Output()
+	if err != nil {
+		t.Fatalf("kubectl kustomize config/default: %v", err)
+	}
+	var args []string
+	inArgs := false
+	for _, l := range strings.Split(string(out), "\n") {
+		switch {
+		case strings.HasPrefix(l, "      - args:"):
+			inArgs = true
+		case inArgs && strings.HasPrefix(l, "        - "):
+			args = append(args, strings.TrimPrefix(l, "        - "))
+		default:
+			inArgs = false
+		}
+	}
+	if len(args) == 0 {
+		t.Fatalf("no container args in the rendered Deployment:\n%s", out)
+	}
+	cmd := exec.Command(os.Args[0], append(args, "--help")...)
+	cmd.Env = append(os.Environ(), runMainEnv+"=1")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("manager %s: %v\n%s", strings.Join(args, " "), err, b)
+	}
+	t.Logf("manager accepts %s", strings.Join(args, " "))
+}
