@@ -250,6 +250,7 @@ func (r *ResizePipelineReconciler) reconcileDelete(ctx context.Context, s *scope
 		// An ACK StateMachine is deleted with ACK's retain policy, whatever
 		// its annotation said before, so that ACK keeps the state machine.
 		if err := r.retainStateMachine(ctx, s); err != nil {
+			setCondition(rp, pipelinesv1alpha1.ConditionReady, false, reasonFor(err), "releasing the state machine: "+err.Error())
 			return ctrl.Result{}, fmt.Errorf("releasing the state machine: %w", err)
 		}
 		s.event(corev1.EventTypeNormal, ReasonRetained, "Delete",

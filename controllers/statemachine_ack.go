@@ -113,6 +113,9 @@ type ACKStateMachines struct {
 	// the next reconcile after that, without asking on every reconcile.
 	RecheckAfter time.Duration
 
+	// now is the clock; time.Now when nil.
+	now func() time.Time
+
 	mu          sync.Mutex
 	notServedAt time.Time
 	watching    bool
@@ -133,6 +136,13 @@ func (a *ACKStateMachines) pollInterval() time.Duration {
 		return a.PollInterval
 	}
 	return 10 * time.Second
+}
+
+func (a *ACKStateMachines) clock() time.Time {
+	if a.now != nil {
+		return a.now()
+	}
+	return time.Now()
 }
 
 func (a *ACKStateMachines) recheckAfter() time.Duration {
@@ -163,12 +173,12 @@ func (a *ACKStateMachines) bindController(mgr ctrl.Manager, c controller.Control
 func (a *ACKStateMachines) served(ctx context.Context) (bool, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if !a.notServedAt.IsZero() && time.Since(a.notServedAt) < a.recheckAfter() {
+	if !a.notServedAt.IsZero() && a.clock().Sub(a.notServedAt) < a.recheckAfter() {
 		return false, nil
 	}
 	_, err := a.Mapper.RESTMapping(ACKStateMachineGVK.GroupKind(), ACKStateMachineGVK.Version)
 	if meta.IsNoMatchError(err) {
-		a.notServedAt = time.Now()
+		a.notServedAt = a.clock()
 		return false, nil
 	}
 	if err != nil {
@@ -191,7 +201,7 @@ func (a *ACKStateMachines) served(ctx context.Context) (bool, error) {
 func (a *ACKStateMachines) forgetServed() {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.notServedAt = time.Now()
+	a.notServedAt = a.clock()
 }
 
 func (a *ACKStateMachines) notInstalled() error {

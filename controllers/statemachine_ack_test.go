@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -22,6 +23,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -113,6 +115,86 @@ func TestReadACKStatus(t *testing.T) {
 			}
 		})
 	}
+}
+
+// fakeMapper answers RESTMapping for the StateMachine kind from a list of
+// answers, one per call, and counts the calls.
+type fakeMapper struct {
+	meta.RESTMapper
+	answers []error
+	calls   int
+}
+
+func (m *fakeMapper) RESTMapping(gk schema.GroupKind, versions ...string) (*meta.RESTMapping, error) {
+	err := m.answers[min(m.calls, len(m.answers)-1)]
+	m.calls++
+	if err != nil {
+		return nil, err
+	}
+	return &meta.RESTMapping{GroupVersionKind: ACKStateMachineGVK}, nil
+}
+
+var noMatch = &meta.NoKindMatchError{GroupKind: ACKStateMachineGVK.GroupKind(), SearchedVersions: []string{"v1alpha1"}}
+
+func TestResolveProvisioner(t *testing.T) {
+	discoveryDown := errors.New("the server is currently unable to handle the request")
+	cases := map[string]struct {
+		want      pipelinesv1alpha1.Provisioner
+		discovery error
+		kind      pipelinesv1alpha1.Provisioner
+		reason    string // of the error, "" for none
+		retryable bool
+	}{
+		"Auto, served":             {pipelinesv1alpha1.ProvisionerAuto, nil, pipelinesv1alpha1.ProvisionerACK, "", false},
+		"unset, served":            {"", nil, pipelinesv1alpha1.ProvisionerACK, "", false},
+		"Auto, not served":         {pipelinesv1alpha1.ProvisionerAuto, noMatch, pipelinesv1alpha1.ProvisionerSDK, "", false},
+		"Auto, discovery fails":    {pipelinesv1alpha1.ProvisionerAuto, discoveryDown, "", "", true},
+		"ACK, served":              {pipelinesv1alpha1.ProvisionerACK, nil, pipelinesv1alpha1.ProvisionerACK, "", false},
+		"ACK, not served":          {pipelinesv1alpha1.ProvisionerACK, noMatch, "", ReasonACKNotInstalled, false},
+		"SDK, served":              {pipelinesv1alpha1.ProvisionerSDK, nil, pipelinesv1alpha1.ProvisionerSDK, "", false},
+		"SDK, discovery not asked": {pipelinesv1alpha1.ProvisionerSDK, discoveryDown, pipelinesv1alpha1.ProvisionerSDK, "", false},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			g := NewWithT(t)
+			a := &ACKStateMachines{Mapper: &fakeMapper{answers: []error{tc.discovery}}}
+			p, err := a.resolve(context.Background(), tc.want)
+			switch {
+			case tc.retryable:
+				g.Expect(err).To(HaveOccurred())
+				g.Expect(Classify(err)).To(Equal(Retryable), "a failed discovery must not flip Auto to SDK")
+			case tc.reason != "":
+				g.Expect(err).To(HaveOccurred())
+				g.Expect(Classify(err)).To(Equal(Terminal))
+				g.Expect(reasonFor(err)).To(Equal(tc.reason))
+				g.Expect(err.Error()).To(ContainSubstring("install the ACK sfn-controller"))
+			default:
+				g.Expect(err).NotTo(HaveOccurred())
+				g.Expect(p.Kind()).To(Equal(tc.kind))
+			}
+		})
+	}
+}
+
+// TestNotServedIsRechecked: a "not served" answer stands for RecheckAfter,
+// then discovery is asked again and a CRD installed meanwhile is found.
+func TestNotServedIsRechecked(t *testing.T) {
+	g := NewWithT(t)
+	now := time.Unix(1000, 0)
+	m := &fakeMapper{answers: []error{noMatch, nil}}
+	a := &ACKStateMachines{Mapper: m, RecheckAfter: time.Minute, now: func() time.Time { return now }}
+	ctx := context.Background()
+	for range 3 {
+		served, err := a.served(ctx)
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(served).To(BeFalse())
+	}
+	g.Expect(m.calls).To(Equal(1), "asked once within RecheckAfter")
+	now = now.Add(time.Minute)
+	served, err := a.served(ctx)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(served).To(BeTrue())
+	g.Expect(m.calls).To(Equal(2))
 }
 
 // TestACKStateMachines covers the ACK provisioner end to end, for each CRD.
