@@ -352,12 +352,19 @@ func TestMakeInstallDeployUndeploy(t *testing.T) {
 	if got != img {
 		t.Errorf("make deploy IMG=%s deployed image %q", img, got)
 	}
+	must(kubectl, "-n", installNamespace, "get", "deployment", installPrefix+"controller-manager")
 	must(kubectl, "get", "serviceaccount,role,rolebinding,service", "-n", installNamespace)
+	// README: let Prometheus's service account read the metrics.
+	must(kubectl, "create", "clusterrolebinding", "resize-operator-metrics-reader",
+		"--clusterrole=resize-operator-metrics-reader", "--serviceaccount=monitoring:prometheus")
 	must(kubectl, "get", "clusterrole", installPrefix+"manager-role", installPrefix+"metrics-auth-role", installPrefix+"metrics-reader")
 
 	// make undeploy deletes everything; the namespace then waits for
 	// kube-controller-manager, which envtest does not run, so kubectl's wait
 	// is cut short and the objects inside are checked instead.
+	// README: delete the pipelines while the controller still runs, then
+	// undeploy.
+	must(kubectl, "delete", "resizepipelines", "--all", "--all-namespaces")
 	_, _ = run(20*time.Second, "make", "undeploy")
 	out, err := run(30*time.Second, kubectl, "get", "crd/resizepipelines.pipelines.resize.dev", "--ignore-not-found")
 	if err != nil || strings.TrimSpace(out) != "" {
