@@ -14,8 +14,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -75,11 +77,14 @@ func TestBootstrapUnderRIE(t *testing.T) {
 	}
 
 	// The emulator, configured only through the environment, as Lambda does.
-	url, start := startFunction(t, rie, bootstrap, s3srv.URL)
+	url, start, logs := startFunction(t, rie, bootstrap, s3srv.URL)
 
 	// Cold start: retry while the emulator is not listening yet.
 	body := invokeRetry(t, url, `{"image_key":"test.jpg","source_bucket":"src","destination_bucket":"dst"}`)
 	t.Logf("cold start (emulator process start to first response): %v", time.Since(start).Round(time.Millisecond))
+	if m := regexp.MustCompile(`INIT REPORT\(durationMs: ([0-9.]+)\)`).FindStringSubmatch(logs.String()); m != nil {
+		t.Logf("init phase as the emulator reports it: %s ms", m[1])
+	}
 	if string(body) != `{"status":"success","thumb_key":"thumb-test.jpg"}` {
 		t.Fatalf("response %s", body)
 	}
@@ -134,7 +139,7 @@ func TestBootstrapBadConfigUnderRIE(t *testing.T) {
 	if bootstrap == "" {
 		bootstrap = buildBootstrap(t)
 	}
-	url, _ := startFunction(t, rie, bootstrap, "http://127.0.0.1:1", "THUMB_FIT=inside", "THUMB_QUALITY=0")
+	url, _, _ := startFunction(t, rie, bootstrap, "http://127.0.0.1:1", "THUMB_FIT=inside", "THUMB_QUALITY=0")
 	body := invokeRetry(t, url, `{"image_key":"test.jpg","source_bucket":"src","destination_bucket":"dst"}`)
 	var fail struct{ ErrorType, ErrorMessage string }
 	if err := json.Unmarshal(body, &fail); err != nil || fail.ErrorType != "InvalidConfiguration" ||
@@ -145,8 +150,8 @@ func TestBootstrapBadConfigUnderRIE(t *testing.T) {
 
 // startFunction starts the emulator running bootstrap with the given S3
 // endpoint and extra environment, and returns the invoke URL and the time the
-// process was started.
-func startFunction(t *testing.T, rie, bootstrap, s3URL string, env ...string) (string, time.Time) {
+// process was started, and its output.
+func startFunction(t *testing.T, rie, bootstrap, s3URL string, env ...string) (string, time.Time, *syncBuffer) {
 	t.Helper()
 	apiAddr, rieAddr := freeAddr(t), freeAddr(t)
 	cmd := exec.Command(rie, "--runtime-interface-emulator-address", rieAddr, "--runtime-api-address", apiAddr, bootstrap)
@@ -155,8 +160,8 @@ func startFunction(t *testing.T, rie, bootstrap, s3URL string, env ...string) (s
 		"AWS_ENDPOINT_URL=" + s3URL,
 		"AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "AWS_REGION=us-east-1",
 	}, env...)
-	var logs bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &logs, &logs
+	logs := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = logs, logs
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // the emulator starts bootstrap as its child
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
@@ -169,7 +174,25 @@ func startFunction(t *testing.T, rie, bootstrap, s3URL string, env ...string) (s
 			t.Logf("emulator and function output:\n%s", logs.String())
 		}
 	})
-	return "http://" + rieAddr + "/2015-03-31/functions/function/invocations", start
+	return "http://" + rieAddr + "/2015-03-31/functions/function/invocations", start, logs
+}
+
+// syncBuffer collects a process's output while the test reads it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // invokeRetry invokes until the emulator answers (it is not listening at
