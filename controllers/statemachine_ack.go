@@ -39,6 +39,8 @@ package controllers
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -278,13 +280,23 @@ func DesiredACKStateMachine(rp *pipelinesv1alpha1.ResizePipeline, d Desired, fun
 	key := ackObjectKey(rp)
 	u.SetNamespace(key.Namespace)
 	u.SetName(key.Name)
-	u.SetLabels(map[string]string{ManagedByLabel: ManagedByValue, PipelineLabel: rp.Name})
+	u.SetLabels(map[string]string{ManagedByLabel: ManagedByValue, PipelineLabel: labelValue(rp.Name)})
 	u.SetAnnotations(map[string]string{
 		ackDeletionPolicyAnnotation: ackDeletionPolicy(rp.Spec.DeletionPolicy),
 		ackRegionAnnotation:         d.Region,
 	})
 	u.SetOwnerReferences([]metav1.OwnerReference{*metav1.NewControllerRef(rp, pipelinesv1alpha1.GroupVersion.WithKind("ResizePipeline"))})
 	return u
+}
+
+// labelValue is name as a label value: names may be up to 253 characters,
+// label values 63, so a long name is cut and made unique by its hash.
+func labelValue(name string) string {
+	if len(name) <= 63 {
+		return name
+	}
+	sum := sha256.Sum256([]byte(name))
+	return name[:52] + "-" + hex.EncodeToString(sum[:])[:10]
 }
 
 // ackStatus is what the controller reads of a StateMachine's status.

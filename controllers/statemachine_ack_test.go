@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -26,6 +27,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	"k8s.io/apimachinery/pkg/util/validation"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
@@ -82,6 +84,16 @@ func TestDesiredACKStateMachine(t *testing.T) {
 
 	rp.Spec.DeletionPolicy = ""
 	g.Expect(DesiredACKStateMachine(rp, d, "f", "r").GetAnnotations()).To(HaveKeyWithValue("services.k8s.aws/deletion-policy", "delete"))
+}
+
+func TestLabelValue(t *testing.T) {
+	g := NewWithT(t)
+	g.Expect(labelValue("demo")).To(Equal("demo"))
+	long := strings.Repeat("a", 60) + ".b-" + strings.Repeat("c", 100)
+	v := labelValue(long)
+	g.Expect(len(v)).To(Equal(63))
+	g.Expect(validation.IsValidLabelValue(v)).To(BeEmpty())
+	g.Expect(labelValue(long + "x")).NotTo(Equal(v))
 }
 
 func TestReadACKStatus(t *testing.T) {
