@@ -91,6 +91,8 @@ func summarizeReady(rp *pipelinesv1alpha1.ResizePipeline) {
 // patchStatus writes the status once per reconcile, as a merge patch against
 // what was read, so nothing else of the object is touched.
 func (r *ResizePipelineReconciler) patchStatus(ctx context.Context, rp, orig *pipelinesv1alpha1.ResizePipeline) error {
+	// Reconciling and Stalled follow Ready, whichever path set it.
+	setKstatusConditions(rp)
 	if equalStatus(rp.Status, orig.Status) {
 		return nil
 	}
