@@ -257,17 +257,41 @@ func findRIE(t *testing.T) string {
 	return ""
 }
 
+var (
+	buildOnce sync.Once
+	built     string
+	buildErr  error
+)
+
 // buildBootstrap builds the function with the Lambda flags of
-// hack/build-lambda.sh, for this machine's architecture.
+// hack/build-lambda.sh, for this machine's architecture, once per test run.
 func buildBootstrap(t *testing.T) string {
 	t.Helper()
-	out := filepath.Join(t.TempDir(), "bootstrap")
-	cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-o", out, ".")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+runtime.GOARCH)
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, b)
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "bootstrap-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		built = filepath.Join(dir, "bootstrap")
+		cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-o", built, ".")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+runtime.GOARCH)
+		if b, err := cmd.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, b)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
 	}
-	return out
+	return built
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if built != "" {
+		_ = os.RemoveAll(filepath.Dir(built))
+	}
+	os.Exit(code)
 }
 
 func freeAddr(t *testing.T) string {
