@@ -2,6 +2,8 @@ package controllers
 
 import (
 	"context"
+	"fmt"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
@@ -69,6 +71,10 @@ func (r *ResizePipelineReconciler) provisionerFor(ctx context.Context, rp *pipel
 		"state machine provisioner %s is not available in this controller; set spec.stateMachine.provisioner to Auto or SDK", want)
 }
 
+// stateMachineDeletingRequeue is how soon a state machine name that is
+// still being deleted is looked at again.
+const stateMachineDeletingRequeue = 10 * time.Second
+
 // sdkStateMachines provisions the state machine through the Step Functions API.
 type sdkStateMachines struct{}
 
@@ -105,10 +111,8 @@ func (sdkStateMachines) find(ctx context.Context, s *scope) (*sfn.DescribeStateM
 			if err != nil {
 				return nil, err
 			}
-			if out.Status == sfntypes.StateMachineStatusDeleting {
-				return nil, terminalf(ReasonDeleting,
-					"state machine %s is being deleted; it will be created again once Step Functions has finished", s.d.StateMachineName)
-			}
+			// A state machine being deleted is returned as it is: its name
+			// cannot be reused until Step Functions has finished.
 			return out, nil
 		}
 	}
@@ -150,6 +154,10 @@ func (sm sdkStateMachines) Ensure(ctx context.Context, s *scope, functionARN, ro
 		s.event(corev1.EventTypeNormal, ReasonCreated, "CreateStateMachine", "Created state machine %s", name)
 		return phaseOutcome{message: "State machine " + name + " is ready"}, nil
 	}
+	if cur.Status == sfntypes.StateMachineStatusDeleting {
+		return phaseOutcome{requeueAfter: stateMachineDeletingRequeue, reason: ReasonDeleting, message: fmt.Sprintf(
+			"state machine %s is being deleted; it is created again once Step Functions has finished", name)}, nil
+	}
 	arn := aws.ToString(cur.StateMachineArn)
 	tags, err := sm.tags(ctx, s, arn)
 	if err != nil {
@@ -187,12 +195,9 @@ func (sm sdkStateMachines) Ensure(ctx context.Context, s *scope, functionARN, ro
 func (sm sdkStateMachines) Delete(ctx context.Context, s *scope) error {
 	cur, err := sm.find(ctx, s)
 	if err != nil {
-		if Classify(err) == Terminal {
-			return nil // already being deleted
-		}
 		return err
 	}
-	if cur == nil {
+	if cur == nil || cur.Status == sfntypes.StateMachineStatusDeleting {
 		return nil
 	}
 	arn := aws.ToString(cur.StateMachineArn)
