@@ -525,9 +525,24 @@ func (e *ackEnv) run(t *testing.T) {
 
 	t.Run("switching to SDK releases the object and keeps the state machine", func(t *testing.T) {
 		g := NewWithT(t)
+		// While ACK has not let go, the SDK provisioner waits and says so.
+		key := ackObjectKey(auto)
+		e.standIn.pause(key, true)
 		e.update(t, auto, func(rp *pipelinesv1alpha1.ResizePipeline) {
 			rp.Spec.StateMachine.Provisioner = pipelinesv1alpha1.ProvisionerSDK
 		})
+		g.Eventually(func(g Gomega) {
+			got := e.get(g, auto)
+			c := meta.FindStatusCondition(got.Status.Conditions, pipelinesv1alpha1.ConditionStateMachineReady)
+			g.Expect(c).NotTo(BeNil())
+			g.Expect(c.Reason).To(Equal(ReasonHandingOver))
+			g.Expect(c.Message).To(ContainSubstring("the API keeps using " + sdkARN))
+			u, err := e.stateMachineObject(auto)
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(u.GetDeletionTimestamp()).NotTo(BeNil())
+			g.Expect(u.GetAnnotations()).To(HaveKeyWithValue("services.k8s.aws/deletion-policy", "retain"))
+		}).WithTimeout(30 * time.Second).WithPolling(poll).Should(Succeed())
+		e.standIn.pause(key, false)
 		got := e.waitReady(t, auto, pipelinesv1alpha1.ProvisionerSDK)
 		g.Expect(got.Status.Resources.StateMachineARN).To(Equal(sdkARN))
 		_, err := e.stateMachineObject(auto)
