@@ -217,36 +217,36 @@ func (d *decoder) processSOS(n int) error {
 		dc [maxComponents]int32
 		// bx and by are the location of the current block, in units of 8x8
 		// blocks: the third block in the first row has (bx, by) = (2, 0).
-		bx, by     int
-		blockCount int
+		bx, by int
+		// sbx and sby are the next block of a non-interleaved scan,
+		// counted without divisions.
+		sbx, sby int
 	)
 	// restart is called before each unit; it consumes the RST marker that
 	// ends every restart interval and resets the decoder state.
 	restart := func() error {
 		if d.ri > 0 && units > 0 && units%d.ri == 0 {
-			// For well-formed input, the RST[0-7] restart marker follows
-			// immediately. For corrupt input, call findRST to try to
-			// resynchronize.
-			if err := d.readFull(d.tmp[:2]); err != nil {
+			if err := d.restart(&expectedRST); err != nil {
 				return err
-			} else if d.tmp[0] != 0xff || d.tmp[1] != expectedRST {
-				if err := d.findRST(expectedRST); err != nil {
-					return err
-				}
 			}
-			expectedRST++
-			if expectedRST == rst7Marker+1 {
-				expectedRST = rst0Marker
-			}
-			// Reset the Huffman decoder.
-			d.bits = bits{}
 			// Reset the DC components, as per section F.2.1.3.1.
 			dc = [maxComponents]int32{}
-			// Reset the progressive decoder state, as per section G.1.2.2.
-			d.eobRun = 0
 		}
 		units++
 		return nil
+	}
+	if !d.progressive && nComp > 1 {
+		var sc [maxComponents]scanComp
+		for i := 0; i < nComp; i++ {
+			ci := int(scan[i].compIndex)
+			sc[i] = scanComp{
+				dcH: &d.huff[dcTable][scan[i].td], acH: &d.huff[acTable][scan[i].ta],
+				qt: &d.quant[d.comp[ci].tq], pl: &d.planes[ci],
+				h: d.comp[ci].h, v: d.comp[ci].v, ci: ci,
+				shift: d.cshift[ci], kmax: d.kmax[ci],
+			}
+		}
+		return d.decodeInterleavedSequential(sc[:nComp], mxx, myy)
 	}
 	for my := 0; my < myy; my++ {
 		for mx := 0; mx < mxx; mx++ {
@@ -287,13 +287,15 @@ func (d *decoder) processSOS(n int) error {
 					//	0 1 2
 					//	3 4 5
 					if nComp != 1 {
-						bx = hi*mx + j%hi
-						by = vi*my + j/hi
+						// hi is 1, 2 or 4 (processSOF), so j%hi and j/hi
+						// need no division.
+						bx = hi*mx + j&(hi-1)
+						by = vi*my + j>>(hi>>1)
 					} else {
-						q := mxx * hi
-						bx = blockCount % q
-						by = blockCount / q
-						blockCount++
+						bx, by = sbx, sby
+						if sbx++; sbx == mxx*hi {
+							sbx, sby = 0, sby+1
+						}
 						if bx*8 >= d.width || by*8 >= d.height {
 							continue
 						}
@@ -429,6 +431,83 @@ func (d *decoder) processSOS(n int) error {
 		} // for mx
 	} // for my
 
+	return nil
+}
+
+// restart consumes the RST marker that ends a restart interval and resets the
+// entropy decoder; the caller resets the DC predictions.
+func (d *decoder) restart(expectedRST *uint8) error {
+	// For well-formed input, the RST[0-7] restart marker follows
+	// immediately. For corrupt input, call findRST to try to
+	// resynchronize.
+	if err := d.readFull(d.tmp[:2]); err != nil {
+		return err
+	} else if d.tmp[0] != 0xff || d.tmp[1] != *expectedRST {
+		if err := d.findRST(*expectedRST); err != nil {
+			return err
+		}
+	}
+	*expectedRST++
+	if *expectedRST == rst7Marker+1 {
+		*expectedRST = rst0Marker
+	}
+	// Reset the Huffman decoder.
+	d.bits = bits{}
+	// Reset the progressive decoder state, as per section G.1.2.2.
+	d.eobRun = 0
+	return nil
+}
+
+// scanComp is what decoding a sequential scan needs to know about one of its
+// components.
+type scanComp struct {
+	dcH, acH *huffman
+	qt       *block
+	pl       *plane
+	h, v, ci int
+	shift    uint
+	kmax     int32
+}
+
+// decodeInterleavedSequential decodes an interleaved sequential scan, the
+// scan of nearly every baseline photo. It is processSOS's MCU loop without
+// the generality that scan needs for progressive and non-interleaved scans.
+func (d *decoder) decodeInterleavedSequential(sc []scanComp, mxx, myy int) error {
+	var (
+		dc [maxComponents]int32
+		zb [blockSize]int32
+	)
+	units, expectedRST := 0, uint8(rst0Marker)
+	for my := 0; my < myy; my++ {
+		for mx := 0; mx < mxx; mx++ {
+			if d.ri > 0 && units > 0 && units%d.ri == 0 {
+				if err := d.restart(&expectedRST); err != nil {
+					return err
+				}
+				dc = [maxComponents]int32{}
+			}
+			units++
+			for i := range sc {
+				c := &sc[i]
+				for y := 0; y < c.v; y++ {
+					by := c.v*my + y
+					for x := 0; x < c.h; x++ {
+						bx := c.h*mx + x
+						if err := d.decodeBlockSequential(c.dcH, c.acH, &dc[i], &zb, c.kmax); err != nil {
+							return err
+						}
+						if c.shift == 3 {
+							c.pl.pix[by*c.pl.stride+bx] = idct1(zb[0] * c.qt[0])
+							zb[0] = 0
+							continue
+						}
+						d.reconstructBlock(zb[:c.kmax], bx, by, c.ci)
+						clear(zb[:c.kmax])
+					}
+				}
+			}
+		}
+	}
 	return nil
 }
 

@@ -5,11 +5,16 @@
 //
 //	benchthumb time -path jpegscale|resize -iters N -out DIR FILE...
 //	benchthumb psnr SOURCE THUMB...
+//	benchthumb methods -iters N FILE...
 //
 // "time" prints one line per file: name, median milliseconds, thumbnail
-// width and height, and the DCT scale denominator used. "psnr" prints, per
+// width and height, the DCT scale denominator used, and the median CPU
+// milliseconds of the process (all threads, including the garbage
+// collector's), which a shared machine disturbs less than wall time. "psnr" prints, per
 // thumbnail file, its PSNR against the reference: the source decoded at full
 // size and resized with imaging's Lanczos filter to the thumbnail's size.
+// "methods" compares ways of making the thumbnail from a JPEG (decode scale
+// and resampling filter) by median CPU time and PSNR before encoding.
 // Its first line, named "resample", is the PSNR of the Go path's thumbnail
 // before encoding (scaled decode and Lanczos), which measures what scaled
 // decoding costs in quality apart from JPEG compression.
@@ -27,6 +32,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"syscall"
 	"time"
 
 	"github.com/disintegration/imaging"
@@ -36,6 +42,11 @@ import (
 )
 
 const box = 200
+
+// decodeGap is how much larger than the thumbnail the DCT-scaled decode must
+// be, as in lambda/resize: a 1/8 decode is an 8x8 box average, and Lanczos
+// needs some room above the target size to filter well.
+var decodeGap = 1.25
 
 func main() {
 	if len(os.Args) < 2 {
@@ -47,6 +58,8 @@ func main() {
 		err = timeCmd(os.Args[2:])
 	case "psnr":
 		err = psnrCmd(os.Args[2:])
+	case "methods":
+		err = methodsCmd(os.Args[2:])
 	default:
 		usage()
 	}
@@ -66,6 +79,7 @@ func timeCmd(args []string) error {
 	path := fs.String("path", "jpegscale", "jpegscale: jpegscale.Decode + imaging Lanczos + encode; resize: lambda/resize.Thumbnail")
 	iters := fs.Int("iters", 5, "thumbnails per file; the median is reported")
 	out := fs.String("out", "", "directory for the thumbnails (for the PSNR step)")
+	fs.Float64Var(&decodeGap, "gap", decodeGap, "jpegscale path: minimum decoded size as a multiple of the thumbnail's")
 	fs.Parse(args)
 	var thumb func([]byte) ([]byte, int, int, int, error)
 	switch *path {
@@ -89,19 +103,21 @@ func timeCmd(args []string) error {
 		if err != nil {
 			return err
 		}
-		var ts []float64
+		var ts, cpu []float64
 		var data []byte
 		var w, h, denom int
 		for i := 0; i < *iters; i++ {
-			t0 := time.Now()
+			c0, t0 := processCPU(), time.Now()
 			data, w, h, denom, err = thumb(src)
 			if err != nil {
 				return fmt.Errorf("%s: %v", f, err)
 			}
 			ts = append(ts, float64(time.Since(t0).Microseconds())/1000)
+			cpu = append(cpu, float64((processCPU()-c0).Microseconds())/1000)
 		}
 		sort.Float64s(ts)
-		fmt.Printf("%s\t%.1f\t%d\t%d\t%d\n", filepath.Base(f), ts[len(ts)/2], w, h, denom)
+		sort.Float64s(cpu)
+		fmt.Printf("%s\t%.1f\t%d\t%d\t%d\t%.1f\n", filepath.Base(f), ts[len(ts)/2], w, h, denom, cpu[len(cpu)/2])
 		if *out != "" {
 			if err := os.WriteFile(filepath.Join(*out, filepath.Base(f)+".thumb"), data, 0o644); err != nil {
 				return err
@@ -109,6 +125,15 @@ func timeCmd(args []string) error {
 		}
 	}
 	return nil
+}
+
+// processCPU is the user and system CPU time of the process so far.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // fitInside is the size of a w x h image fitted inside the box, keeping its
@@ -161,7 +186,7 @@ func resampleJPEGScale(src []byte) (*image.NRGBA, error) {
 			return nil, err
 		}
 		w, h := fitInside(cfg.Width, cfg.Height)
-		img, denom, err = jpegscale.Decode(bytes.NewReader(src), w, h)
+		img, denom, err = jpegscale.Decode(bytes.NewReader(src), int(math.Ceil(float64(w)*decodeGap)), int(math.Ceil(float64(h)*decodeGap)))
 		if err != nil {
 			return nil, err
 		}
@@ -239,4 +264,58 @@ func flatten(m image.Image) *image.RGBA {
 	draw.Draw(dst, dst.Bounds(), image.White, image.Point{}, draw.Src)
 	draw.Draw(dst, dst.Bounds(), m, b.Min, draw.Over)
 	return dst
+}
+
+func methodsCmd(args []string) error {
+	fs := flag.NewFlagSet("methods", flag.ExitOnError)
+	iters := fs.Int("iters", 5, "runs per file and method; the median CPU time is reported")
+	fs.Parse(args)
+	type method struct {
+		name   string
+		gap    float64
+		filter imaging.ResampleFilter
+	}
+	methods := []method{
+		{"Lanczos, gap 1.0", 1.0, imaging.Lanczos},
+		{"Lanczos, gap 1.25", 1.25, imaging.Lanczos},
+		{"Lanczos, gap 2.0", 2.0, imaging.Lanczos},
+		{"CatmullRom, gap 1.25", 1.25, imaging.CatmullRom},
+		{"CatmullRom, gap 2.0", 2.0, imaging.CatmullRom},
+		{"Linear, gap 1.25", 1.25, imaging.Linear},
+		{"Box, gap 1.25", 1.25, imaging.Box},
+	}
+	fmt.Println("| image | method | denom | CPU ms | PSNR dB |")
+	fmt.Println("|---|---|---|---|---|")
+	for _, f := range fs.Args() {
+		src, err := os.ReadFile(f)
+		if err != nil {
+			return err
+		}
+		full, _, err := image.Decode(bytes.NewReader(src))
+		if err != nil {
+			return fmt.Errorf("%s: %v", f, err)
+		}
+		fb := full.Bounds()
+		w, h := fitInside(fb.Dx(), fb.Dy())
+		ref := imaging.Resize(full, w, h, imaging.Lanczos)
+		full = nil
+		for _, m := range methods {
+			var cpu []float64
+			var t *image.NRGBA
+			var denom int
+			for i := 0; i < *iters; i++ {
+				c0 := processCPU()
+				var img image.Image
+				img, denom, err = jpegscale.Decode(bytes.NewReader(src), int(math.Ceil(float64(w)*m.gap)), int(math.Ceil(float64(h)*m.gap)))
+				if err != nil {
+					return fmt.Errorf("%s: %v", f, err)
+				}
+				t = imaging.Resize(img, w, h, m.filter)
+				cpu = append(cpu, float64((processCPU()-c0).Microseconds())/1000)
+			}
+			sort.Float64s(cpu)
+			fmt.Printf("| %s | %s | 1/%d | %.1f | %.1f |\n", filepath.Base(f), m.name, denom, cpu[len(cpu)/2], psnr(ref, t))
+		}
+	}
+	return nil
 }
