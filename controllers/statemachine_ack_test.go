@@ -380,6 +380,8 @@ func (e *ackEnv) deleteAndWait(t *testing.T, rp *pipelinesv1alpha1.ResizePipelin
 	}).WithTimeout(readyTimeout).WithPolling(poll).Should(BeTrue(), "pipeline %s still exists", rp.Name)
 }
 
+// run is one scenario: each step builds on the previous ones, so the first
+// that fails ends it.
 func (e *ackEnv) run(t *testing.T) {
 	ctx := context.Background()
 	s := e.s
@@ -401,13 +403,15 @@ func (e *ackEnv) run(t *testing.T) {
 	}
 
 	var sdkARN string
-	t.Run("Auto without the CRD uses the SDK", func(t *testing.T) {
+	if !t.Run("Auto without the CRD uses the SDK", func(t *testing.T) {
 		got := e.waitReady(t, auto, pipelinesv1alpha1.ProvisionerSDK)
 		sdkARN = got.Status.Resources.StateMachineARN
 		NewWithT(t).Expect(sdkARN).To(ContainSubstring(":stateMachine:" + na.stateMachine))
-	})
+	}) {
+		return
+	}
 
-	t.Run("ACK without the CRD asks to install the sfn-controller, without a hot loop", func(t *testing.T) {
+	if !t.Run("ACK without the CRD asks to install the sfn-controller, without a hot loop", func(t *testing.T) {
 		g := NewWithT(t)
 		g.Eventually(func(g Gomega) {
 			got := e.get(g, only)
@@ -425,13 +429,15 @@ func (e *ackEnv) run(t *testing.T) {
 		time.Sleep(2 * testResync)
 		looks := countByOperation(e.rec.since(mark, "default/"+only.Name), nil)["Lambda.GetFunction"]
 		g.Expect(looks).To(BeNumerically("<=", 6), "GetFunction calls in %v", 2*testResync)
-	})
+	}) {
+		return
+	}
 
 	// From here on the API's integration must always name a state machine
 	// that exists.
 	watch := e.watchIntegration(t, auto)
 
-	t.Run("Auto picks ACK once the CRD is installed and adopts the SDK state machine", func(t *testing.T) {
+	if !t.Run("Auto picks ACK once the CRD is installed and adopts the SDK state machine", func(t *testing.T) {
 		e.installCRD(t)
 		g := NewWithT(t)
 		got := e.waitReady(t, auto, pipelinesv1alpha1.ProvisionerACK)
@@ -446,9 +452,11 @@ func (e *ackEnv) run(t *testing.T) {
 		g.Expect(metav1.IsControlledBy(u, got)).To(BeTrue())
 		g.Expect(e.standIn.adopted(client.ObjectKeyFromObject(u))).To(BeTrue())
 		e.expectOneStateMachine(g, na.stateMachine, sdkARN)
-	})
+	}) {
+		return
+	}
 
-	t.Run("ACK requested is picked up once the CRD is installed", func(t *testing.T) {
+	if !t.Run("ACK requested is picked up once the CRD is installed", func(t *testing.T) {
 		got := e.waitReady(t, only, pipelinesv1alpha1.ProvisionerACK)
 		g := NewWithT(t)
 		u, err := e.stateMachineObject(only)
@@ -458,9 +466,11 @@ func (e *ackEnv) run(t *testing.T) {
 		arn, _, _ := unstructured.NestedString(u.Object, "status", "ackResourceMetadata", "arn")
 		g.Expect(got.Status.Resources.StateMachineARN).To(Equal(arn))
 		e.expectOneStateMachine(g, nb.stateMachine, arn)
-	})
+	}) {
+		return
+	}
 
-	t.Run("changes reach the object and, through ACK, AWS", func(t *testing.T) {
+	if !t.Run("changes reach the object and, through ACK, AWS", func(t *testing.T) {
 		g := NewWithT(t)
 		got := e.get(g, auto)
 		key := ackObjectKey(auto)
@@ -503,9 +513,11 @@ func (e *ackEnv) run(t *testing.T) {
 			return c.Service == "SFN" && isMutating(c.Operation)
 		})
 		g.Expect(writes).To(BeEmpty(), "in ACK mode the controller leaves Step Functions to ACK")
-	})
+	}) {
+		return
+	}
 
-	t.Run("ACK.Terminal surfaces in StateMachineReady", func(t *testing.T) {
+	if !t.Run("ACK.Terminal surfaces in StateMachineReady", func(t *testing.T) {
 		g := NewWithT(t)
 		key := ackObjectKey(auto)
 		e.standIn.setTerminal(key, "StateMachineLimitExceeded: too many state machines")
@@ -521,9 +533,11 @@ func (e *ackEnv) run(t *testing.T) {
 		}).WithTimeout(30 * time.Second).WithPolling(poll).Should(Succeed())
 		e.standIn.setTerminal(key, "")
 		e.waitReady(t, auto, pipelinesv1alpha1.ProvisionerACK)
-	})
+	}) {
+		return
+	}
 
-	t.Run("switching to SDK releases the object and keeps the state machine", func(t *testing.T) {
+	if !t.Run("switching to SDK releases the object and keeps the state machine", func(t *testing.T) {
 		g := NewWithT(t)
 		// While ACK has not let go, the SDK provisioner waits and says so.
 		key := ackObjectKey(auto)
@@ -549,9 +563,11 @@ func (e *ackEnv) run(t *testing.T) {
 		g.Expect(apierrors.IsNotFound(err)).To(BeTrue(), "the StateMachine object is gone: %v", err)
 		g.Expect(e.standIn.deletions(ackObjectKey(auto))).To(Equal([]string{"retain"}))
 		e.expectOneStateMachine(g, na.stateMachine, sdkARN)
-	})
+	}) {
+		return
+	}
 
-	t.Run("switching back to ACK adopts it again", func(t *testing.T) {
+	if !t.Run("switching back to ACK adopts it again", func(t *testing.T) {
 		g := NewWithT(t)
 		e.update(t, auto, func(rp *pipelinesv1alpha1.ResizePipeline) {
 			rp.Spec.StateMachine.Provisioner = pipelinesv1alpha1.ProvisionerACK
@@ -559,11 +575,13 @@ func (e *ackEnv) run(t *testing.T) {
 		got := e.waitReady(t, auto, pipelinesv1alpha1.ProvisionerACK)
 		g.Expect(got.Status.Resources.StateMachineARN).To(Equal(sdkARN))
 		e.expectOneStateMachine(g, na.stateMachine, sdkARN)
-	})
+	}) {
+		return
+	}
 
 	watch.stop(t)
 
-	t.Run("deletion deletes the object after the API, waits for it, and the state machine goes", func(t *testing.T) {
+	if !t.Run("deletion deletes the object after the API, waits for it, and the state machine goes", func(t *testing.T) {
 		g := NewWithT(t)
 		got := e.get(g, auto)
 		apiID := got.Status.Resources.RestAPIID
@@ -580,7 +598,9 @@ func (e *ackEnv) run(t *testing.T) {
 		_, err := e.stateMachineObject(auto)
 		g.Expect(apierrors.IsNotFound(err)).To(BeTrue())
 		expectStateMachineGone(ctx, g, s, sdkARN)
-	})
+	}) {
+		return
+	}
 
 	t.Run("deletion with Retain releases the object and keeps the state machine", func(t *testing.T) {
 		g := NewWithT(t)
@@ -646,6 +666,7 @@ func (e *ackEnv) watchIntegration(t *testing.T, rp *pipelinesv1alpha1.ResizePipe
 	g.Expect(resourceID).NotTo(BeNil())
 	ctx, cancel := context.WithCancel(context.Background())
 	w := &integrationWatch{cancel: cancel, done: make(chan struct{}), seen: map[string]int{}}
+	t.Cleanup(cancel)
 	go func() {
 		defer close(w.done)
 		for ctx.Err() == nil {
