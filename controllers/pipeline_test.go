@@ -609,3 +609,47 @@ func TestValidation(t *testing.T) {
 	})
 
 }
+
+// TestRegions: spec.region selects the region of every call; setting a
+// region other than the one the resources live in is refused, not obeyed.
+func TestRegions(t *testing.T) {
+	s := requireSuite(t)
+	RegisterTestingT(t)
+	ctx := context.Background()
+
+	n := s.names("reg")
+	rp := newPipeline("regional", n)
+	rp.Spec.Region = "ca-central-1"
+	mark := s.rec.mark()
+	Expect(s.k8s.Create(ctx, rp)).To(Succeed())
+	got := s.waitReady(t, rp)
+	Expect(got.Status.Region).To(Equal("ca-central-1"))
+	Expect(got.Status.Resources.SourceBucketARN).To(Equal("arn:aws:s3:::" + n.source))
+	for _, c := range s.rec.since(mark, "default/regional") {
+		Expect(c.Region).To(Equal("ca-central-1"), "%s.%s", c.Service, c.Operation)
+	}
+	s.deleteAndWait(t, got)
+
+	n = s.names("move")
+	rp = newPipeline("moving", n)
+	Expect(s.k8s.Create(ctx, rp)).To(Succeed())
+	got = s.waitReady(t, rp)
+	Expect(got.Status.Region).To(Equal(testRegion))
+	base := got.DeepCopy()
+	got.Spec.Region = "eu-west-1"
+	Expect(s.k8s.Patch(ctx, got, client.MergeFrom(base))).To(Succeed())
+	Eventually(func(g Gomega) {
+		cur := s.get(g, rp)
+		c := meta.FindStatusCondition(cur.Status.Conditions, pipelinesv1alpha1.ConditionReady)
+		g.Expect(c.Reason).To(Equal(ReasonRegionChanged))
+		g.Expect(c.Message).To(ContainSubstring("resources live in " + testRegion))
+	}).WithTimeout(time.Minute).WithPolling(poll).Should(Succeed())
+	Expect(bucketExists(ctx, s, n.source)).To(BeTrue())
+	// Deletion removes the resources where they are, not in spec.region.
+	mark = s.rec.mark()
+	s.deleteAndWait(t, s.get(Default, rp))
+	Expect(bucketExists(ctx, s, n.source)).To(BeFalse())
+	for _, c := range s.rec.since(mark, "default/moving") {
+		Expect(c.Region).To(Equal(testRegion), "%s.%s", c.Service, c.Operation)
+	}
+}

@@ -135,10 +135,11 @@ func (r *ResizePipelineReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 	}()
 
 	// 4. Compute the desired state once. The region sticks to where the
-	//    pipeline's resources were created.
-	region := rp.Spec.Region
+	//    pipeline's resources were created, so deletion finds them even
+	//    after spec.region was set to another one.
+	region := rp.Status.Region
 	if region == "" {
-		region = rp.Status.Region
+		region = rp.Spec.Region
 	}
 	if region == "" {
 		region = r.DefaultRegion
@@ -156,11 +157,12 @@ func (r *ResizePipelineReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 	s := &scope{rp: rp, d: ComputeDesired(rp, region), aws: r.AWS.ClientsFor(region), events: r.Events}
 	if rp.Spec.Region != "" && rp.Status.Region != "" && rp.Spec.Region != rp.Status.Region && rp.DeletionTimestamp.IsZero() {
 		// The schema lets an unset region be set once; to another region
-		// than the one in use that would recreate everything there and
+		// than the one in use, obeying would recreate everything there and
 		// strand the old resources.
 		setCondition(rp, pipelinesv1alpha1.ConditionReady, false, ReasonRegionChanged, fmt.Sprintf(
-			"The pipeline's resources live in %s but spec.region asks for %s; set spec.region to %s, or create a new ResizePipeline for %s",
-			rp.Status.Region, rp.Spec.Region, rp.Status.Region, rp.Spec.Region))
+			"The pipeline's resources live in %s; spec.region %s cannot take effect because AWS resources do not move between regions. "+
+				"Create a new ResizePipeline for %s; deleting this one removes its resources from %s (deletionPolicy Retain keeps them)",
+			rp.Status.Region, rp.Spec.Region, rp.Spec.Region, rp.Status.Region))
 		rp.Status.ObservedGeneration = rp.Generation
 		return ctrl.Result{}, nil
 	}
