@@ -365,7 +365,7 @@ func TestMakeInstallDeployUndeploy(t *testing.T) {
 	// README: delete the pipelines while the controller still runs, then
 	// undeploy.
 	must(kubectl, "delete", "resizepipelines", "--all", "--all-namespaces")
-	_, _ = run(20*time.Second, "make", "undeploy")
+	_, _ = run(10*time.Second, "make", "undeploy")
 	out, err := run(30*time.Second, kubectl, "get", "crd/resizepipelines.pipelines.resize.dev", "--ignore-not-found")
 	if err != nil || strings.TrimSpace(out) != "" {
 		t.Errorf("after make undeploy the CRD remains: %v %s", err, out)
