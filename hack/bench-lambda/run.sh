@@ -3,12 +3,15 @@
 # path, the original's Pillow Image.thumbnail((200,200)) + save q85, and
 # vipsthumbnail, on real photos from Debian packages, per size class.
 #
-# usage: hack/bench-lambda/run.sh [-n ITERS] [-p jpegscale|resize]
+# usage: hack/bench-lambda/run.sh [-n ITERS] [-p jpegscale|resize] [-g]
 #
 #   -n  thumbnails per image; the median is reported (default 5)
 #   -p  Go path: "resize" (lambda/resize.Thumbnail, what the Lambda runs;
 #       the default) or "jpegscale" (jpegscale.Decode + imaging Lanczos +
 #       encode, the same steps without the Lambda's option handling)
+#   -g  run the Go garbage collector between thumbnails, outside the timing,
+#       as a handler can between invocations: the Go process's peak RSS is
+#       then one thumbnail's, not one plus the previous one's garbage
 #
 # Each path runs in its own process per size class, so peak RSS (from
 # /usr/bin/time %M) is per process and per class. vipsthumbnail is a CLI:
@@ -20,11 +23,13 @@ set -euo pipefail
 
 ITERS=5
 GOPATH_MODE=resize
-while getopts "n:p:" opt; do
+GOGCFLAG=""
+while getopts "n:p:g" opt; do
 	case $opt in
 	n) ITERS=$OPTARG ;;
 	p) GOPATH_MODE=$OPTARG ;;
-	*) sed -n '2,20p' "$0" >&2; exit 2 ;;
+	g) GOGCFLAG=-gc ;;
+	*) sed -n '2,24p' "$0" >&2; exit 2 ;;
 	esac
 done
 
@@ -122,7 +127,7 @@ for c in "${classes[@]}"; do
 	n[$c]=${#files[@]}
 	# Go.
 	: >"$W/rss"
-	peak "$W/benchthumb" time -path "$GOPATH_MODE" -iters "$ITERS" -out "$W/go" "${files[@]}" >"$W/go/$c.tsv"
+	peak "$W/benchthumb" time -path "$GOPATH_MODE" $GOGCFLAG -iters "$ITERS" -out "$W/go" "${files[@]}" >"$W/go/$c.tsv"
 	rss[$c,go]=$(sort -n "$W/rss" | tail -1)
 	# Pillow.
 	: >"$W/rss"
@@ -163,40 +168,43 @@ done
 median() { sort -n | awk '{a[NR]=$1} END{if (NR%2) print a[(NR+1)/2]; else printf "%.1f\n", (a[NR/2]+a[NR/2+1])/2}'; }
 echo "## Per image"
 echo
-echo "Median ms of $ITERS. PSNR in dB against the source decoded in full and resized with Lanczos:"
+echo "Median of $ITERS, wall ms and process CPU ms (all threads; steadier than wall time on a shared"
+echo "machine). PSNR in dB against the source decoded in full and resized with Lanczos:"
 echo "\"resampled\" is the thumbnail before encoding (Go: jpegscale + imaging Lanczos; Pillow: thumbnail()),"
 echo "\"encoded\" the file written (JPEG q85, or PNG for PNG sources)."
 echo
-echo "| image | denom | go ms | pillow ms | vips ms (incl. process start) | go resampled | pillow resampled | go encoded | pillow encoded |"
-echo "|---|---|---|---|---|---|---|---|---|"
+echo "| image | denom | go ms | pillow ms | go CPU ms | pillow CPU ms | vips ms (incl. process start) | go resampled | pillow resampled | go encoded | pillow encoded |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|"
 for c in "${classes[@]}"; do
 	[ -n "${n[$c]:-}" ] || continue
 	paste "$W/go/$c.tsv" "$W/pillow/$c.tsv" "$W/vips/$c.tsv" "$W/psnr.$c" |
-		awk -F'\t' '{printf "| %s | 1/%s | %s | %s | %s | %s | %s | %s | %s |\n", $1, $5, $2, $7, $11, $13, $14, $15, $16}'
+		awk -F'\t' '{printf "| %s | 1/%s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", $1, $5, $2, $8, $6, $11, $13, $15, $16, $17, $18}'
 done
 echo
-echo "## Per size class (go path: $GOPATH_MODE)"
+echo "## Per size class (go path: $GOPATH_MODE${GOGCFLAG:+, GC between thumbnails})"
 echo
 echo "Time: the median over the class's images of each image's median. Peak RSS: the largest of the"
 echo "class's processes (Go and Pillow: one process for the class; vips: one per thumbnail). PSNR: the"
 echo "class's minimum."
 echo
-echo "| class | images | go ms | pillow ms | vips ms | go/pillow time | go MB | pillow MB | vips MB | go/pillow RSS | go resampled PSNR | pillow resampled PSNR | go encoded PSNR | pillow encoded PSNR |"
-echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+echo "| class | images | go ms | pillow ms | vips ms | go/pillow time | go/pillow CPU | go MB | pillow MB | vips MB | go/pillow RSS | go resampled PSNR | pillow resampled PSNR | go encoded PSNR | pillow encoded PSNR |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 for c in "${classes[@]}"; do
 	[ -n "${n[$c]:-}" ] || continue
 	g=$(cut -f2 "$W/go/$c.tsv" | median)
 	p=$(cut -f2 "$W/pillow/$c.tsv" | median)
 	v=$(cut -f2 "$W/vips/$c.tsv" | median)
+	gc=$(cut -f6 "$W/go/$c.tsv" | median)
+	pc=$(cut -f5 "$W/pillow/$c.tsv" | median)
 	q=()
 	for col in 2 3 4 5; do
 		q+=("$(cut -f$col "$W/psnr.$c" | sort -g | head -1)")
 	done
-	awk -v c="$c" -v n="${n[$c]}" -v g="$g" -v p="$p" -v v="$v" \
+	awk -v c="$c" -v n="${n[$c]}" -v g="$g" -v p="$p" -v v="$v" -v gc="$gc" -v pc="$pc" \
 		-v rg="${rss[$c,go]}" -v rp="${rss[$c,pillow]}" -v rv="${rss[$c,vips]}" \
 		-v q1="${q[0]}" -v q2="${q[1]}" -v q3="${q[2]}" -v q4="${q[3]}" 'BEGIN{
-		printf "| %s | %d | %.1f | %.1f | %.1f | %.2fx | %.0f | %.0f | %.0f | %.2fx | %s | %s | %s | %s |\n",
-			c, n, g, p, v, g/p, rg/1024, rp/1024, rv/1024, rg/rp, q1, q2, q3, q4}'
+		printf "| %s | %d | %.1f | %.1f | %.1f | %.2fx | %.2fx | %.0f | %.0f | %.0f | %.2fx | %s | %s | %s | %s |\n",
+			c, n, g, p, v, g/p, gc/pc, rg/1024, rp/1024, rv/1024, rg/rp, q1, q2, q3, q4}'
 done
 echo
 echo "$(date -u '+%Y-%m-%d %H:%M UTC'); $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')); $(go version | cut -d' ' -f3); Pillow $("$PY" -c 'import PIL; print(PIL.__version__)'); $(vips --version | head -1)"
