@@ -11,6 +11,8 @@ CONTROLLER_TOOLS_VERSION ?= v0.23.0
 GOLANGCI_LINT_VERSION ?= v2.15.0
 CONTROLLER_GEN ?= $(LOCALBIN)/controller-gen
 GOLANGCI_LINT ?= $(LOCALBIN)/golangci-lint
+RIE_VERSION ?= v0.0.0-20261030222936-bef5c4ba774d
+RIE ?= $(LOCALBIN)/aws-lambda-rie
 LOCALAWS ?= $(LOCALBIN)/localaws
 LOCALKUBE ?= $(LOCALBIN)/localkube
 NPM_TOOLS ?= $(CURDIR)/hack/tools/npm/node_modules
@@ -51,8 +53,9 @@ lint: golangci-lint ## Run golangci-lint.
 # The local AWS stack owns 127.0.0.1:4566, so the packages that start it run
 # one at a time (-p 1 in hack/, where the stack's and the end-to-end tests live).
 .PHONY: test
-test: build envtest localaws localkube npm-tools ## Run every test: unit, envtest + local AWS integration, end to end.
+test: build envtest localaws localkube npm-tools rie ## Run every test: unit, envtest + local AWS integration, end to end.
 	KUBEBUILDER_ASSETS="$(ENVTEST_DIR)" LOCALAWS_BIN="$(LOCALAWS)" ASL_VALIDATOR="$(NPM_TOOLS)/.bin/asl-validator" \
+		AWS_LAMBDA_RIE="$(RIE)" \
 		go test ./... -count=1 -timeout 20m
 	cd hack && KUBEBUILDER_ASSETS="$(ENVTEST_DIR)" LOCALAWS_BIN="$(LOCALAWS)" LOCALKUBE_BIN="$(LOCALKUBE)" \
 		MANAGER_BIN="$(LOCALBIN)/manager" go test -p 1 ./... -count=1 -timeout 20m
@@ -116,6 +119,11 @@ localkube: ## Build localkube: envtest's API server as a long-lived process, for
 npm-tools: $(NPM_TOOLS)/.bin/asl-validator ## Install the validators the tests run (asl-validator).
 $(NPM_TOOLS)/.bin/asl-validator: hack/tools/npm/package.json hack/tools/npm/package-lock.json
 	cd hack/tools/npm && npm ci --no-audit --no-fund --loglevel=error
+
+.PHONY: rie
+rie: $(RIE) ## Install the Lambda runtime interface emulator, which runs the real bootstrap in the Lambda tests.
+$(RIE):
+	GOBIN=$(LOCALBIN) go install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@$(RIE_VERSION)
 
 .PHONY: controller-gen
 controller-gen: $(CONTROLLER_GEN)
