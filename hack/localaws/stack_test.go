@@ -4,6 +4,8 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -73,11 +75,38 @@ func testMain(m *testing.M) int {
 		return 1
 	}
 
-	if h, err := health(endpoint); err == nil {
-		region = h.Region
-		fmt.Fprintf(os.Stderr, "using the localaws already on %s (pid %d)\n", endpoint, h.PID)
+	// A stack already running from this very build (make test starts one
+	// for every package) is used as is; one from another build is waited
+	// for, since only one stack can hold the port kumo calls back on.
+	want, err := fileSHA256(binary)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
 
-		return m.Run()
+	for waited := time.Duration(0); ; waited += time.Second {
+		h, err := health(endpoint)
+		if err != nil {
+			break
+		}
+
+		if h.Build == want {
+			region = h.Region
+			fmt.Fprintf(os.Stderr, "using the localaws already on %s (pid %d, same build)\n", endpoint, h.PID)
+
+			return m.Run()
+		}
+
+		if waited > 3*time.Minute {
+			fmt.Fprintf(os.Stderr, "a localaws from another build (pid %d) holds %s; stop it, or rebuild bin/localaws from this tree\n", h.PID, stackAddr)
+			return 1
+		}
+
+		if waited == 0 {
+			fmt.Fprintf(os.Stderr, "waiting for the localaws from another build (pid %d) on %s to stop\n", h.PID, stackAddr)
+		}
+
+		time.Sleep(time.Second)
 	}
 
 	stack, took, err := startStack(binary, stackAddr, filepath.Join(tmp, "state"))
@@ -110,6 +139,18 @@ type healthDoc struct {
 	Status string `json:"status"`
 	Region string `json:"region"`
 	PID    int    `json:"pid"`
+	Build  string `json:"build"`
+}
+
+func fileSHA256(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+
+	sum := sha256.Sum256(b)
+
+	return hex.EncodeToString(sum[:]), nil
 }
 
 func health(base string) (healthDoc, error) {
@@ -1037,9 +1078,13 @@ func TestRoleTagsAndDeleteConflict(t *testing.T) {
 }
 
 func TestSecondStackRefusesTheTakenPort(t *testing.T) {
-	out, err := exec.Command(binary, "--listen", stackAddr, "--state-dir", t.TempDir()).CombinedOutput()
-	if err == nil {
-		t.Fatalf("a second localaws on %s started: %s", stackAddr, out)
+	// Bounded, so a second stack that wrongly starts cannot hang the test.
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+
+	out, err := exec.CommandContext(ctx, binary, "--listen", stackAddr, "--state-dir", t.TempDir()).CombinedOutput()
+	if err == nil || ctx.Err() != nil {
+		t.Fatalf("a second localaws on %s started: %v %s", stackAddr, err, out)
 	}
 
 	if !strings.Contains(string(out), "another localaws") {

@@ -13,6 +13,8 @@ package frontdoor
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -252,7 +254,38 @@ func (s *Server) serveHealth(w http.ResponseWriter) {
 		"endpoint": s.opts.Endpoint,
 		"region":   s.opts.Region,
 		"pid":      os.Getpid(),
+		"build":    buildID(),
 	})
+}
+
+var (
+	buildOnce sync.Once
+	build     string
+)
+
+// buildID identifies the running binary by the SHA-256 of its file, so a
+// client (the stack's own tests) can tell whether a stack already running
+// was built from the code it expects.
+func buildID() string {
+	buildOnce.Do(func() {
+		exe, err := os.Executable()
+		if err != nil {
+			return
+		}
+
+		f, err := os.Open(exe)
+		if err != nil {
+			return
+		}
+		defer f.Close()
+
+		h := sha256.New()
+		if _, err := io.Copy(h, f); err == nil {
+			build = hex.EncodeToString(h.Sum(nil))
+		}
+	})
+
+	return build
 }
 
 // signingName returns the service of the request's SigV4 credential scope
