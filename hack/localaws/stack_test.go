@@ -327,6 +327,7 @@ type echoResult struct {
 	Region   string `json:"region"`
 	PID      int    `json:"pid"`
 	Key      string `json:"key"`
+	ARN      string `json:"arn"`
 }
 
 func invokeEcho(t *testing.T, lc *lambda.Client, name string, event string) (*lambda.InvokeOutput, echoResult) {
@@ -378,8 +379,9 @@ func TestFunctionRunsWithItsEnvironment(t *testing.T) {
 
 	// No wait: CreateFunction returns once the bootstrap polls for work.
 	_, res := invokeEcho(t, lc, name, `{"action":"hello"}`)
-	if res.Function != name || res.Greeting != "hello" || res.Region != region {
-		t.Errorf("function saw name=%q greeting=%q region=%q, want %q, hello, %q", res.Function, res.Greeting, res.Region, name, region)
+	if res.Function != name || res.Greeting != "hello" || res.Region != region || res.ARN != aws.ToString(created.FunctionArn) {
+		t.Errorf("function saw name=%q greeting=%q region=%q arn=%q, want %q, hello, %q, %q",
+			res.Function, res.Greeting, res.Region, res.ARN, name, region, aws.ToString(created.FunctionArn))
 	}
 
 	// A client keeps Lambda's shape for a function error: 200 with

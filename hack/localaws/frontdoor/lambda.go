@@ -466,7 +466,7 @@ func (s *Server) serveRuntime(w http.ResponseWriter, r *http.Request) {
 	if parts[5] == "next" {
 		s.opts.Runner.Attached(fn)
 
-		tw := &takeWatcher{ResponseWriter: w}
+		tw := &takeWatcher{ResponseWriter: w, functionArn: "arn:aws:lambda:" + s.opts.Region + ":000000000000:function:" + fn}
 		s.proxy.ServeHTTP(tw, r)
 
 		if id := tw.Header().Get("Lambda-Runtime-Aws-Request-Id"); id != "" && tw.status == http.StatusOK {
@@ -484,13 +484,22 @@ func (s *Server) serveRuntime(w http.ResponseWriter, r *http.Request) {
 	s.proxy.ServeHTTP(w, r)
 }
 
+// takeWatcher records the status of a Runtime API "next" answer and gives
+// the function its real ARN: kumo names region "local", which a handler
+// would see in its context (InvokedFunctionArn).
 type takeWatcher struct {
 	http.ResponseWriter
-	status int
+	status      int
+	functionArn string
 }
 
 func (t *takeWatcher) WriteHeader(code int) {
 	t.status = code
+
+	if t.Header().Get("Lambda-Runtime-Invoked-Function-Arn") != "" {
+		t.Header().Set("Lambda-Runtime-Invoked-Function-Arn", t.functionArn)
+	}
+
 	t.ResponseWriter.WriteHeader(code)
 }
 

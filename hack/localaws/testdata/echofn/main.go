@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -33,6 +34,7 @@ type Result struct {
 	Region   string `json:"region"`
 	PID      int    `json:"pid"`
 	Key      string `json:"key,omitempty"`
+	ARN      string `json:"arn"`
 }
 
 // calls counts this process's invocations, for "flaky".
@@ -47,6 +49,10 @@ func handle(ctx context.Context, ev Event) (Result, error) {
 		Greeting: os.Getenv("GREETING"),
 		Region:   os.Getenv("AWS_REGION"),
 		PID:      os.Getpid(),
+	}
+
+	if lc, ok := lambdacontext.FromContext(ctx); ok {
+		res.ARN = lc.InvokedFunctionArn
 	}
 
 	switch ev.Action {
