@@ -21,8 +21,21 @@
 //     64-bit mask of the non-zero coefficients, which is all successive
 //     approximation refinement needs to know about the rest: at 1/2 scale
 //     58 bytes per block instead of 256, at 1/4 18 bytes, at 1/8 2 bytes.
-//   - At 1/8 scale, the AC scans of progressive files are skipped without
-//     entropy decoding.
+//   - 2x2-subsampled chroma (4:2:0, 4:1:0) is reconstructed at twice the
+//     luma's reduced scale, as libjpeg does, so a scaled 4:2:0 image comes
+//     out as 4:4:4 (and 4:1:0 as 4:2:2) with chroma at the resolution a full
+//     decode and downscale would give.
+//   - At 1/8 scale, the AC scans of progressive files for components decoded
+//     at 1/8 are skipped without entropy decoding.
+//   - The entropy decoder is rewritten for speed: a 64-bit bit accumulator
+//     filled several bytes at a time that stops at markers (padding with
+//     zero bits, which are an error if consumed) instead of reading ahead
+//     and giving bytes back; a 10-bit look-up table that resolves an AC
+//     code and its value at once; a 12-bit table that passes over several
+//     AC coefficients the scale does not need; and block loops that keep
+//     the accumulator in locals, for sequential, progressive first and
+//     refinement scans.
+//   - Over-subscribed Huffman tables are rejected.
 //   - Restart intervals in non-interleaved scans count blocks, not MCUs, as
 //     the specification says (image/jpeg rejects progressive files with
 //     subsampled chroma and restart markers).

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"image"
-	"image/color"
 	"image/draw"
 	"image/jpeg"
 	"math"
@@ -419,8 +418,8 @@ func TestTruncated(t *testing.T) {
 	}
 }
 
-// TestCMYKColor checks the YCbCrK and CMYK paths at reduced scale against a
-// box-downscaled full decode in CMYK terms.
+// TestGrayIsGray checks that a grayscale JPEG decodes to a scaled *image.Gray
+// whose size is rounded up.
 func TestGrayIsGray(t *testing.T) {
 	var buf bytes.Buffer
 	src := image.NewGray(image.Rect(0, 0, 64, 40))
@@ -435,5 +434,30 @@ func TestGrayIsGray(t *testing.T) {
 	if _, ok := m.(*image.Gray); !ok || denom != 4 || m.Bounds() != image.Rect(0, 0, 16, 10) {
 		t.Fatalf("got %T %v 1/%d", m, m.Bounds(), denom)
 	}
-	_ = color.GrayModel
+}
+
+// TestChromaScale checks the output subsampling: 4:2:0 chroma is
+// reconstructed at twice the luma's reduced scale, so scaled output is 4:4:4,
+// while 1/1 keeps image/jpeg's 4:2:0.
+func TestChromaScale(t *testing.T) {
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, synthetic(100, 60), nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		min   int
+		ratio image.YCbCrSubsampleRatio
+	}{
+		{1000, image.YCbCrSubsampleRatio420},
+		{50, image.YCbCrSubsampleRatio444},
+		{0, image.YCbCrSubsampleRatio444},
+	} {
+		m, denom, err := Decode(bytes.NewReader(buf.Bytes()), tc.min, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := m.(*image.YCbCr).SubsampleRatio; r != tc.ratio {
+			t.Errorf("1/%d: subsample ratio %v, want %v", denom, r, tc.ratio)
+		}
+	}
 }

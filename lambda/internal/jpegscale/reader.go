@@ -740,7 +740,12 @@ func (d *decoder) convertToRGB() (image.Image, error) {
 // pixel for pixel, as image/jpeg's.
 //
 // The result is an *image.YCbCr, *image.Gray, *image.RGBA (for RGB JPEGs) or
-// *image.CMYK, like image/jpeg's.
+// *image.CMYK, like image/jpeg's. Scaled 4:2:0 and 4:1:0 images come out as
+// 4:4:4 and 4:2:2 YCbCr: their chroma is reconstructed at twice the luma's
+// reduced scale, as libjpeg does.
+//
+// Decode allocates for the size the header claims; callers that take
+// untrusted input check DecodeConfig's size against a limit first.
 func Decode(r io.Reader, minWidth, minHeight int) (img image.Image, denom int, err error) {
 	d := decoder{minWidth: minWidth, minHeight: minHeight}
 	img, err = d.decode(r, false)
