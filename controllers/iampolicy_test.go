@@ -1,17 +1,21 @@
 package controllers
 
 import (
+	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"sort"
 	"strings"
 	"sync"
 	"testing"
+	"unicode"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/apigateway"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
@@ -378,4 +382,64 @@ func checkObservedOperations() []string {
 		fmt.Fprintf(os.Stderr, "IAM policy check: callable operations no integration test reached (%d): %s\n", len(unreached), strings.Join(unreached, ", "))
 	}
 	return failures
+}
+
+// TestControllerPolicyFitsAManagedPolicy: IAM refuses managed policies over
+// 6,144 characters, whitespace excluded.
+func TestControllerPolicyFitsAManagedPolicy(t *testing.T) {
+	b, err := os.ReadFile(controllerPolicyPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, r := range string(b) {
+		if !unicode.IsSpace(r) {
+			n++
+		}
+	}
+	if n > 6144 {
+		t.Errorf("%s has %d characters without whitespace; IAM allows 6144 in a managed policy", controllerPolicyPath, n)
+	}
+}
+
+// TestCreatePolicyCommand runs README's `aws iam create-policy` against the
+// local AWS stack and reads the document back.
+func TestCreatePolicyCommand(t *testing.T) {
+	s := requireSuite(t)
+	awsCLI, err := exec.LookPath("aws")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("the AWS CLI is not on PATH (hack/install-test-deps.sh installs it)")
+		}
+		t.Skip("the AWS CLI is not on PATH")
+	}
+	name := "resize-operator-controller-" + s.runID
+	cmd := exec.Command(awsCLI, "--endpoint-url", localAWSEndpoint, "iam", "create-policy", "--policy-name", name,
+		"--policy-document", "file://config/iam/controller-policy.json")
+	cmd.Dir = ".."
+	// AWS CLI v1 reads the region from AWS_DEFAULT_REGION only.
+	cmd.Env = append(os.Environ(), "AWS_DEFAULT_REGION="+testRegion)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("aws iam create-policy: %v\n%s", err, out)
+	}
+	var created struct {
+		Policy struct{ Arn, DefaultVersionId string }
+	}
+	if err := json.Unmarshal(out, &created); err != nil || created.Policy.Arn == "" {
+		t.Fatalf("aws iam create-policy printed %s (%v)", out, err)
+	}
+	ctx := context.Background()
+	t.Cleanup(func() {
+		_, _ = s.iam.DeletePolicy(ctx, &iam.DeletePolicyInput{PolicyArn: aws.String(created.Policy.Arn)})
+	})
+	// The local stack stores the policy but serves no GetPolicyVersion;
+	// on AWS the version holds the document as sent.
+	p, err := s.iam.GetPolicy(ctx, &iam.GetPolicyInput{PolicyArn: aws.String(created.Policy.Arn)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if aws.ToString(p.Policy.PolicyName) != name {
+		t.Errorf("GetPolicy returned %q, want %q", aws.ToString(p.Policy.PolicyName), name)
+	}
 }
