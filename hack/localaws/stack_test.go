@@ -31,6 +31,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 	"github.com/aws/smithy-go"
@@ -946,6 +947,43 @@ func TestUpdateStateMachine(t *testing.T) {
 	_, err = sc.UpdateStateMachine(t.Context(), &sfn.UpdateStateMachineInput{StateMachineArn: aws.String(aws.ToString(sm) + "-missing"), Definition: aws.String(pass)})
 	if errorCode(err) != "StateMachineDoesNotExist" {
 		t.Errorf("update of a missing machine: %v, want StateMachineDoesNotExist", err)
+	}
+}
+
+func TestCreateStateMachineIsIdempotent(t *testing.T) {
+	_, _, _, sc := clients()
+	name := uniq("wf")
+	def := `{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}`
+	arn := createMachine(t, sc, name, def, sfntypes.StateMachineTypeStandard)
+
+	again, err := sc.CreateStateMachine(t.Context(), &sfn.CreateStateMachineInput{
+		Name: aws.String(name), Definition: aws.String(def), RoleArn: aws.String(sfnRole), Type: sfntypes.StateMachineTypeStandard,
+	})
+	if err != nil || aws.ToString(again.StateMachineArn) != aws.ToString(arn) {
+		t.Errorf("the same CreateStateMachine again: %v %v, want the existing machine", err, again)
+	}
+
+	_, err = sc.CreateStateMachine(t.Context(), &sfn.CreateStateMachineInput{
+		Name: aws.String(name), Definition: aws.String(`{"StartAt":"Q","States":{"Q":{"Type":"Pass","End":true}}}`), RoleArn: aws.String(sfnRole),
+	})
+	if errorCode(err) != "StateMachineAlreadyExists" {
+		t.Errorf("CreateStateMachine with another definition: %v, want StateMachineAlreadyExists", err)
+	}
+}
+
+func TestBucketsHaveDefaultEncryption(t *testing.T) {
+	s3c, _, _, _ := clients()
+	bucket := createBucket(t, s3c)
+
+	enc, err := s3c.GetBucketEncryption(t.Context(), &s3.GetBucketEncryptionInput{Bucket: aws.String(bucket)})
+	if err != nil || len(enc.ServerSideEncryptionConfiguration.Rules) != 1 ||
+		enc.ServerSideEncryptionConfiguration.Rules[0].ApplyServerSideEncryptionByDefault.SSEAlgorithm != s3types.ServerSideEncryptionAes256 {
+		t.Errorf("GetBucketEncryption of a new bucket: %v %+v, want the SSE-S3 default", err, enc)
+	}
+
+	_, err = s3c.GetBucketEncryption(t.Context(), &s3.GetBucketEncryptionInput{Bucket: aws.String(bucket + "-missing")})
+	if errorCode(err) != "NoSuchBucket" {
+		t.Errorf("GetBucketEncryption of a missing bucket: %v, want NoSuchBucket", err)
 	}
 }
 

@@ -208,6 +208,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveSFN(w, r)
 
 		return
+	case "s3":
+		if s.serveS3(w, r) {
+			return
+		}
 	}
 
 	if strings.HasPrefix(r.Header.Get("X-Amz-Target"), "AWSStepFunctions.") {

@@ -1,10 +1,12 @@
 package frontdoor
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -142,7 +144,91 @@ func (s *Server) sfnCreate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	if kr.status/100 == 4 && bytes.Contains(kr.body, []byte("StateMachineAlreadyExists")) {
+		if out, ok := s.sameMachine(r.Context(), body); ok {
+			w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+			_, _ = w.Write(out)
+
+			return
+		}
+	}
+
 	kr.write(w, kr.body)
+}
+
+// sameMachine implements CreateStateMachine's idempotency, which kumo lacks:
+// creating a machine that exists with the same name, definition, type,
+// logging and tracing answers with the existing one instead of
+// StateMachineAlreadyExists, so a create retried after a lost answer
+// succeeds.
+// https://docs.aws.amazon.com/step-functions/latest/apireference/API_CreateStateMachine.html
+func (s *Server) sameMachine(ctx context.Context, body []byte) ([]byte, bool) {
+	var req struct {
+		Name                 string          `json:"name"`
+		Definition           string          `json:"definition"`
+		Type                 string          `json:"type"`
+		LoggingConfiguration json.RawMessage `json:"loggingConfiguration"`
+		TracingConfiguration json.RawMessage `json:"tracingConfiguration"`
+	}
+
+	if json.Unmarshal(body, &req) != nil {
+		return nil, false
+	}
+
+	// The ARN kumo gives a machine of this name (see CreateStateMachine).
+	arn := "arn:aws:states:" + s.opts.Region + ":000000000000:stateMachine:" + req.Name
+
+	kr, err := s.callSFN(ctx, "DescribeStateMachine", map[string]string{"stateMachineArn": arn})
+	if err != nil || kr.status != http.StatusOK {
+		return nil, false
+	}
+
+	var cur describedMachine
+	if json.Unmarshal(kr.body, &cur) != nil {
+		return nil, false
+	}
+
+	typ := req.Type
+	if typ == "" {
+		typ = "STANDARD"
+	}
+
+	if cur.Name != req.Name || cur.Definition != req.Definition || cur.Type != typ ||
+		!sameJSON(cur.LoggingConfiguration, req.LoggingConfiguration) || !sameJSON(cur.TracingConfiguration, req.TracingConfiguration) {
+		return nil, false
+	}
+
+	created := cur.CreationDate
+
+	s.updatedMu.Lock()
+	if ov, ok := s.updated[arn]; ok {
+		created = ov.creationDate
+	}
+	s.updatedMu.Unlock()
+
+	out, err := json.Marshal(map[string]json.RawMessage{
+		"stateMachineArn": json.RawMessage(strconv.Quote(arn)),
+		"creationDate":    created,
+	})
+
+	return out, err == nil
+}
+
+// sameJSON compares two optional JSON documents; absent and null are equal
+// to each other and to an empty object, as the services default them.
+func sameJSON(a, b json.RawMessage) bool {
+	norm := func(v json.RawMessage) string {
+		var x any
+		if len(v) == 0 || json.Unmarshal(v, &x) != nil || x == nil {
+			return "{}"
+		}
+
+		out, _ := json.Marshal(x)
+
+		return string(out)
+	}
+
+	return norm(a) == norm(b)
 }
 
 // sfnDescribe keeps the original creation date of a state machine that
