@@ -159,6 +159,12 @@ func reasonFor(err error) string {
 	if errors.As(err, &te) {
 		return te.reason
 	}
+	// A retryable error that knows what it waits for (e.g. another
+	// controller) names its own reason.
+	var re interface{ ConditionReason() string }
+	if errors.As(err, &re) {
+		return re.ConditionReason()
+	}
 	if IsIAMPropagation(err) {
 		return ReasonWaitingForIAM
 	}

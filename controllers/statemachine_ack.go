@@ -42,7 +42,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"sort"
 	"sync"
@@ -565,10 +564,14 @@ func (a *ACKStateMachines) release(ctx context.Context, rp *pipelinesv1alpha1.Re
 	return false, ref, nil
 }
 
-// errWaitingForACK is returned by a deletion that waits for ACK to let go of
-// a StateMachine object; it is retried with backoff (and the watch on
-// StateMachines brings the next reconcile as soon as the object is gone).
-var errWaitingForACK = errors.New("waiting for the ACK sfn-controller")
+// waitingForACK is returned by a deletion that waits for ACK to let go of a
+// StateMachine object. It is retryable (requeued with backoff, and the watch
+// on StateMachines brings the next reconcile as soon as the object is gone)
+// and reported under its own reason rather than as an AWS error.
+type waitingForACK struct{ msg string }
+
+func (e *waitingForACK) Error() string           { return e.msg }
+func (e *waitingForACK) ConditionReason() string { return ReasonACKSyncing }
 
 // Delete deletes the StateMachine object, with ACK's deletion policy
 // "delete", waits for it to be gone, then removes whatever state machine of
@@ -579,7 +582,7 @@ func (a *ACKStateMachines) Delete(ctx context.Context, s *scope) error {
 		return err
 	}
 	if !done {
-		return fmt.Errorf("%w to delete StateMachine %s and its state machine", errWaitingForACK, ref)
+		return &waitingForACK{fmt.Sprintf("waiting for the ACK sfn-controller to delete StateMachine %s and its state machine", ref)}
 	}
 	if ref != "" {
 		s.event(corev1.EventTypeNormal, ReasonDeleted, "DeleteStateMachine", "Deleted ACK StateMachine %s", ref)
@@ -596,7 +599,7 @@ func (a *ACKStateMachines) Retain(ctx context.Context, s *scope) error {
 		return err
 	}
 	if !done {
-		return fmt.Errorf("%w to release StateMachine %s (its state machine is kept)", errWaitingForACK, ref)
+		return &waitingForACK{fmt.Sprintf("waiting for the ACK sfn-controller to release StateMachine %s (its state machine is kept)", ref)}
 	}
 	return nil
 }

@@ -188,6 +188,13 @@ func TestResolveProvisioner(t *testing.T) {
 	}
 }
 
+func TestWaitingForACKIsRetryable(t *testing.T) {
+	g := NewWithT(t)
+	err := fmt.Errorf("deleting the stateMachine: %w", &waitingForACK{"waiting"})
+	g.Expect(Classify(err)).To(Equal(Retryable))
+	g.Expect(reasonFor(err)).To(Equal(ReasonACKSyncing))
+}
+
 // TestNotServedIsRechecked: a "not served" answer stands for RecheckAfter,
 // then discovery is asked again and a CRD installed meanwhile is found.
 func TestNotServedIsRechecked(t *testing.T) {
@@ -591,6 +598,15 @@ func (e *ackEnv) run(t *testing.T) {
 			_, sawAPI = s.apigw.GetRestApi(ctx, &apigateway.GetRestApiInput{RestApiId: aws.String(apiID)})
 			sawPipeline = e.k8s.Get(ctx, client.ObjectKeyFromObject(auto), &pipelinesv1alpha1.ResizePipeline{})
 		})
+		// While ACK holds the object, the pipeline waits and says why.
+		e.standIn.pause(key, true)
+		g.Expect(e.k8s.Delete(ctx, got)).To(Succeed())
+		g.Eventually(func(g Gomega) {
+			c := meta.FindStatusCondition(e.get(g, auto).Status.Conditions, pipelinesv1alpha1.ConditionReady)
+			g.Expect(c.Reason).To(Equal(ReasonACKSyncing))
+			g.Expect(c.Message).To(ContainSubstring("waiting for the ACK sfn-controller to delete StateMachine"))
+		}).WithTimeout(30 * time.Second).WithPolling(poll).Should(Succeed())
+		e.standIn.pause(key, false)
 		e.deleteAndWait(t, got)
 		g.Expect(e.standIn.deletions(key)).To(Equal([]string{"retain", "delete"}))
 		g.Expect(isCode(sawAPI, "NotFoundException")).To(BeTrue(), "the REST API is gone before the StateMachine: %v", sawAPI)
