@@ -892,6 +892,11 @@ func TestUpdateStateMachine(t *testing.T) {
 		t.Fatalf("DescribeStateMachine: %v", err)
 	}
 
+	if before.LoggingConfiguration == nil || before.LoggingConfiguration.Level != sfntypes.LogLevelOff ||
+		before.TracingConfiguration == nil || before.TracingConfiguration.Enabled {
+		t.Errorf("DescribeStateMachine logging %+v tracing %+v, want the defaults: OFF, disabled", before.LoggingConfiguration, before.TracingConfiguration)
+	}
+
 	pass := `{"StartAt":"Done","States":{"Done":{"Type":"Pass","Result":{"updated":true},"End":true}}}`
 	newRole := sfnRole + "-2"
 

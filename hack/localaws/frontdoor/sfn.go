@@ -232,7 +232,9 @@ func sameJSON(a, b json.RawMessage) bool {
 }
 
 // sfnDescribe keeps the original creation date of a state machine that
-// UpdateStateMachine replaced inside kumo.
+// UpdateStateMachine replaced inside kumo, and reports the logging and
+// tracing defaults Step Functions shows.
+// https://docs.aws.amazon.com/step-functions/latest/apireference/API_DescribeStateMachine.html
 func (s *Server) sfnDescribe(w http.ResponseWriter, r *http.Request) {
 	body, err := readBody(r)
 	if err != nil {
@@ -262,14 +264,21 @@ func (s *Server) sfnDescribe(w http.ResponseWriter, r *http.Request) {
 	ov, ok := s.updated[arn]
 	s.updatedMu.Unlock()
 
-	if !ok {
-		kr.write(w, kr.body)
-
-		return
+	if ok {
+		doc["creationDate"] = ov.creationDate
+		doc["revisionId"], _ = json.Marshal(ov.revisionID)
 	}
 
-	doc["creationDate"] = ov.creationDate
-	doc["revisionId"], _ = json.Marshal(ov.revisionID)
+	// Step Functions reports logging and tracing as configured off when a
+	// machine was created without them; kumo leaves them out.
+	if len(doc["loggingConfiguration"]) == 0 {
+		doc["loggingConfiguration"] = json.RawMessage(`{"level":"OFF","includeExecutionData":false}`)
+	}
+
+	if len(doc["tracingConfiguration"]) == 0 {
+		doc["tracingConfiguration"] = json.RawMessage(`{"enabled":false}`)
+	}
+
 	out, _ := json.Marshal(doc)
 	kr.write(w, out)
 }
