@@ -427,6 +427,45 @@ func TestConfigurationChangeRestartsFunction(t *testing.T) {
 	}
 }
 
+func TestCodeUpdateFailsTheRunningInvocation(t *testing.T) {
+	_, _, lc, _ := clients()
+	name := uniq("echo")
+	createEcho(t, lc, name, nil)
+
+	type result struct {
+		out  *lambda.InvokeOutput
+		err  error
+		took time.Duration
+	}
+
+	done := make(chan result, 1)
+
+	go func() {
+		began := time.Now()
+		out, err := lc.Invoke(context.Background(), &lambda.InvokeInput{FunctionName: aws.String(name), Payload: []byte(`{"action":"hang"}`)})
+		done <- result{out, err, time.Since(began)}
+	}()
+
+	time.Sleep(500 * time.Millisecond)
+
+	if _, err := lc.UpdateFunctionCode(t.Context(), &lambda.UpdateFunctionCodeInput{FunctionName: aws.String(name), ZipFile: echoZip}); err != nil {
+		t.Fatalf("UpdateFunctionCode: %v", err)
+	}
+
+	select {
+	case r := <-done:
+		if r.err != nil || aws.ToString(r.out.FunctionError) == "" || !strings.Contains(string(r.out.Payload), "Runtime.ExitError") {
+			t.Errorf("the invocation running during the update: %v %s, want Runtime.ExitError", r.err, r.out.Payload)
+		}
+	case <-time.After(5 * time.Second):
+		t.Errorf("the invocation running during the update was not answered within 5s (function timeout 10s)")
+	}
+
+	if _, res := invokeEcho(t, lc, name, `{"action":"after"}`); res.Action != "after" {
+		t.Errorf("after the update: %+v", res)
+	}
+}
+
 func TestCrashedFunctionIsRestarted(t *testing.T) {
 	_, _, lc, _ := clients()
 	name := uniq("echo")

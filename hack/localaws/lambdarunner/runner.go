@@ -41,9 +41,9 @@ type Config struct {
 	// AttachTimeout bounds how long a deploy waits for a new process to poll
 	// the Runtime API for its first invocation.
 	AttachTimeout time.Duration
-	// OnExit is called after a function's process exited on its own, so the
-	// caller can fail the invocations it was running (as Lambda reports
-	// Runtime.ExitError).
+	// OnExit is called after a function's process exited, on its own or
+	// stopped, so the caller can fail the invocations it was running (as
+	// Lambda reports Runtime.ExitError) instead of leaving them to time out.
 	OnExit func(name string, err error)
 }
 
@@ -515,6 +515,12 @@ func (p *process) supervise() {
 
 		select {
 		case <-p.stopCh:
+			// Stopped for new code, a new configuration or deletion:
+			// whatever it was running will never be answered.
+			if p.cfg.OnExit != nil && err != nil {
+				p.cfg.OnExit(p.name, err)
+			}
+
 			return
 		default:
 		}
