@@ -488,12 +488,25 @@ func (d *decoder) decodeBlockSequential(dcH, acH *huffman, dc *int32, zb *[block
 
 	for zig := int32(1); zig < blockSize; zig++ {
 		if n < 32 {
+			// refill's fast path, inlined: eight buffered bytes, none of
+			// them 0xff (which also means no marker has been reached).
+			if i := d.bytes.i; i+8 <= d.bytes.j {
+				x := binary.BigEndian.Uint64(d.bytes.buf[i : i+8])
+				if y := ^x; (y-0x0101010101010101)&^y&0x8080808080808080 == 0 {
+					nb := (56-n)/8 + 1
+					a = a<<uint(8*nb) | x>>uint(64-8*nb)
+					n += 8 * nb
+					d.bytes.i = i + int(nb)
+					goto refilled
+				}
+			}
 			d.bits.a, d.bits.n = a, n
 			if err := d.refill(); err != nil {
 				return err
 			}
 			a, n = d.bits.a, d.bits.n
 		}
+	refilled:
 		if zig >= kmax {
 			// The rest of the block is not needed: pass over as many
 			// symbols at a time as skipAC allows.

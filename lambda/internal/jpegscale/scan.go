@@ -235,6 +235,9 @@ func (d *decoder) processSOS(n int) error {
 		units++
 		return nil
 	}
+	if d.progressive && zigStart > 0 {
+		return d.decodeProgressiveAC(int(scan[0].compIndex), &d.huff[acTable][scan[0].ta], zigStart, zigEnd, ah, al, mxx, myy)
+	}
 	if !d.progressive && nComp > 1 {
 		var sc [maxComponents]scanComp
 		for i := 0; i < nComp; i++ {
@@ -505,6 +508,47 @@ func (d *decoder) decodeInterleavedSequential(sc []scanComp, mxx, myy int) error
 						clear(zb[:c.kmax])
 					}
 				}
+			}
+		}
+	}
+	return nil
+}
+
+// decodeProgressiveAC decodes a progressive AC scan (first or refinement),
+// which has one component and so visits its blocks left to right, top to
+// bottom, only those inside the image (see processSOS). Progressive files have
+// several such scans per component, mostly of blocks with nothing or little
+// to decode, so the loop is kept to the minimum.
+func (d *decoder) decodeProgressiveAC(ci int, h *huffman, zigStart, zigEnd int32, ah, al uint32, mxx, myy int) error {
+	stride := mxx * d.comp[ci].h
+	nbx := min(stride, (d.width+7)/8)
+	nby := min(myy*d.comp[ci].v, (d.height+7)/8)
+	k := int(d.kmax[ci])
+	coeffs, nzs := d.progCoeffs[ci], d.progNZ[ci]
+	units, expectedRST := 0, uint8(rst0Marker)
+	for by := 0; by < nby; by++ {
+		for bx := 0; bx < nbx; bx++ {
+			if d.ri > 0 && units > 0 && units%d.ri == 0 {
+				if err := d.restart(&expectedRST); err != nil {
+					return err
+				}
+			}
+			units++
+			if ah == 0 && d.eobRun > 0 {
+				// Inside an end-of-band run: nothing to decode.
+				d.eobRun--
+				continue
+			}
+			bi := by*stride + bx
+			pc := coeffs[bi*k : (bi+1)*k]
+			var err error
+			if ah != 0 {
+				err = d.refineAC(h, pc, &nzs[bi], zigStart, zigEnd, 1<<al)
+			} else {
+				err = d.decodeACFirst(h, pc, &nzs[bi], zigStart, zigEnd, al)
+			}
+			if err != nil {
+				return err
 			}
 		}
 	}
