@@ -116,9 +116,12 @@ localkube: ## Build localkube: envtest's API server as a long-lived process, for
 	cd hack && go build -o $(LOCALKUBE) ./localkube
 
 .PHONY: npm-tools
-npm-tools: $(NPM_TOOLS)/.bin/asl-validator ## Install the validators the tests run (asl-validator).
-$(NPM_TOOLS)/.bin/asl-validator: hack/tools/npm/package.json hack/tools/npm/package-lock.json
+npm-tools: $(NPM_TOOLS)/.installed ## Install the validators the tests run (asl-validator).
+# A stamp, because the files npm unpacks keep their packages' old dates and
+# would look out of date forever.
+$(NPM_TOOLS)/.installed: hack/tools/npm/package.json hack/tools/npm/package-lock.json
 	cd hack/tools/npm && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
 
 .PHONY: rie
 rie: $(RIE) ## Install the Lambda runtime interface emulator, which runs the real bootstrap in the Lambda tests.
