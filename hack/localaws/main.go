@@ -44,6 +44,7 @@ func run() error {
 	listen := flag.String("listen", "127.0.0.1:4566", "address of the front door; kumo's Step Functions calls Lambda at localhost:4566, so other ports break Lambda tasks")
 	stateDir := flag.String("state-dir", ".local/aws", "directory for what the stack writes (Lambda packages and code); wiped at start: every run starts empty")
 	region := flag.String("region", defaultRegion(), "region the stack reports in ARNs and gives to functions")
+	concurrency := flag.Int("lambda-concurrency", 4, "processes a function may run for concurrent invocations (started on demand)")
 	verbose := flag.Bool("v", false, "log every front-door decision")
 	flag.Parse()
 
@@ -75,13 +76,14 @@ func run() error {
 	var fd *frontdoor.Server
 
 	runner := lambdarunner.New(lambdarunner.Config{
-		Dir:        filepath.Join(*stateDir, "lambda"),
-		RuntimeAPI: ln.Addr().String(),
-		Endpoint:   endpoint,
-		Region:     *region,
-		Log:        os.Stderr,
-		OnExit: func(name string, err error) {
-			fd.FunctionExited(name, err)
+		Dir:            filepath.Join(*stateDir, "lambda"),
+		RuntimeAPI:     ln.Addr().String(),
+		Endpoint:       endpoint,
+		Region:         *region,
+		Log:            os.Stderr,
+		MaxConcurrency: *concurrency,
+		OnExit: func(name, processID string, err error) {
+			fd.FunctionExited(name, processID, err)
 		},
 	})
 

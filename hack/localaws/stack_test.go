@@ -466,6 +466,54 @@ func TestCodeUpdateFailsTheRunningInvocation(t *testing.T) {
 	}
 }
 
+func TestConcurrentInvocationsRunSideBySide(t *testing.T) {
+	_, _, lc, _ := clients()
+	name := uniq("echo")
+	createEcho(t, lc, name, nil)
+
+	const n = 3
+
+	type result struct {
+		pid int
+		err error
+	}
+
+	results := make(chan result, n)
+	began := time.Now()
+
+	for range n {
+		go func() {
+			out, err := lc.Invoke(context.Background(), &lambda.InvokeInput{FunctionName: aws.String(name), Payload: []byte(`{"action":"sleep"}`)})
+			if err != nil {
+				results <- result{err: err}
+
+				return
+			}
+
+			var res echoResult
+
+			err = json.Unmarshal(out.Payload, &res)
+			results <- result{pid: res.PID, err: err}
+		}()
+	}
+
+	pids := map[int]bool{}
+
+	for range n {
+		r := <-results
+		if r.err != nil {
+			t.Fatalf("invoke: %v", r.err)
+		}
+
+		pids[r.pid] = true
+	}
+
+	// Each invocation sleeps 1 s: one process alone would take 3 s.
+	if took := time.Since(began); took > 2500*time.Millisecond || len(pids) < 2 {
+		t.Errorf("%d concurrent 1 s invocations took %s in %d processes, want them side by side", n, took, len(pids))
+	}
+}
+
 func TestCrashedFunctionIsRestarted(t *testing.T) {
 	_, _, lc, _ := clients()
 	name := uniq("echo")

@@ -272,6 +272,11 @@ func (s *Server) lambdaInvoke(w http.ResponseWriter, r *http.Request, name strin
 		return
 	}
 
+	// Concurrent invocations run side by side, as on Lambda, instead of
+	// queueing behind one process.
+	s.opts.Runner.ScaleTo(name, s.activeDelta(name, 1))
+	defer s.activeDelta(name, -1)
+
 	if !kumoInternal(r) {
 		s.proxy.ServeHTTP(w, r)
 
@@ -449,13 +454,23 @@ func (s *Server) getObject(ctx context.Context, bucket, key string) ([]byte, err
 	return kr.body, nil
 }
 
-// serveRuntime proxies the Runtime API and watches it: a poll for the next
-// invocation tells the runner the process is up; taken and answered
-// invocations are tracked so a crash can fail the ones in flight.
+// serveRuntime proxies the Runtime API and watches it. Each process polls
+// under its own prefix (lambdarunner.ProcessPrefix), stripped here, so the
+// front door knows which process is up and which invocations each has taken
+// and not yet answered: a crash or timeout fails exactly those.
 func (s *Server) serveRuntime(w http.ResponseWriter, r *http.Request) {
+	procID := ""
+
+	if rest, ok := strings.CutPrefix(r.URL.Path, lambdarunner.ProcessPrefix); ok {
+		id, tail, _ := strings.Cut(rest, "/")
+		procID = id
+		r.URL.Path = "/" + tail
+		r.URL.RawPath = ""
+	}
+
 	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
 	// _runtime/{fn}/2018-06-01/runtime/invocation/{next|id}/...
-	if len(parts) < 6 || s.opts.Runner == nil {
+	if len(parts) < 6 || parts[0] != "_runtime" || s.opts.Runner == nil {
 		s.proxy.ServeHTTP(w, r)
 
 		return
@@ -464,24 +479,40 @@ func (s *Server) serveRuntime(w http.ResponseWriter, r *http.Request) {
 	fn := parts[1]
 
 	if parts[5] == "next" {
-		s.opts.Runner.Attached(fn)
+		s.opts.Runner.Attached(procID)
 
 		tw := &takeWatcher{ResponseWriter: w, functionArn: "arn:aws:lambda:" + s.opts.Region + ":000000000000:function:" + fn}
 		s.proxy.ServeHTTP(tw, r)
 
 		if id := tw.Header().Get("Lambda-Runtime-Aws-Request-Id"); id != "" && tw.status == http.StatusOK {
-			s.trackInvocation(fn, id, true)
-			s.watchDeadline(fn, id, tw.Header().Get("Lambda-Runtime-Deadline-Ms"))
+			s.trackInvocation(procID, id, true)
+			s.watchDeadline(procID, id, tw.Header().Get("Lambda-Runtime-Deadline-Ms"))
 		}
 
 		return
 	}
 
 	if len(parts) >= 7 && (parts[6] == "response" || parts[6] == "error") {
-		s.trackInvocation(fn, parts[5], false)
+		s.trackInvocation(procID, parts[5], false)
 	}
 
 	s.proxy.ServeHTTP(w, r)
+}
+
+// activeDelta counts the synchronous invocations of fn in progress and
+// returns the new count.
+func (s *Server) activeDelta(fn string, d int) int {
+	s.inflightMu.Lock()
+	defer s.inflightMu.Unlock()
+
+	s.active[fn] += d
+	n := s.active[fn]
+
+	if n <= 0 {
+		delete(s.active, fn)
+	}
+
+	return n
 }
 
 // takeWatcher records the status of a Runtime API "next" answer and gives
@@ -509,34 +540,34 @@ func (t *takeWatcher) Flush() {
 	}
 }
 
-func (s *Server) trackInvocation(fn, id string, taken bool) {
+func (s *Server) trackInvocation(procID, id string, taken bool) {
 	s.inflightMu.Lock()
 	defer s.inflightMu.Unlock()
 
 	if taken {
-		if s.inflight[fn] == nil {
-			s.inflight[fn] = make(map[string]struct{})
+		if s.inflight[procID] == nil {
+			s.inflight[procID] = make(map[string]struct{})
 		}
 
-		s.inflight[fn][id] = struct{}{}
+		s.inflight[procID][id] = struct{}{}
 
 		return
 	}
 
-	delete(s.inflight[fn], id)
+	delete(s.inflight[procID], id)
 }
 
 // timeoutGrace lets a response that races the deadline arrive before the
 // process is judged hung.
 const timeoutGrace = 500 * time.Millisecond
 
-// watchDeadline restarts a function's process when an invocation it took is
-// still unanswered after the function's timeout: kumo has already answered
-// the caller with Sandbox.Timedout, and Lambda likewise resets the execution
+// watchDeadline restarts a process when an invocation it took is still
+// unanswered after the function's timeout: kumo has already answered the
+// caller with Sandbox.Timedout, and Lambda likewise resets the execution
 // environment of a timed-out invocation instead of letting the hung handler
 // hold it.
 // https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html#runtimes-lifecycle-invoke-with-errors
-func (s *Server) watchDeadline(fn, id, deadlineMs string) {
+func (s *Server) watchDeadline(procID, id, deadlineMs string) {
 	ms, err := strconv.ParseInt(deadlineMs, 10, 64)
 	if err != nil {
 		return
@@ -544,24 +575,24 @@ func (s *Server) watchDeadline(fn, id, deadlineMs string) {
 
 	time.AfterFunc(time.Until(time.UnixMilli(ms))+timeoutGrace, func() {
 		s.inflightMu.Lock()
-		_, hung := s.inflight[fn][id]
-		delete(s.inflight[fn], id)
+		_, hung := s.inflight[procID][id]
+		delete(s.inflight[procID], id)
 		s.inflightMu.Unlock()
 
 		if hung {
-			s.log.Info("function timed out; restarting its process", "function", fn, "request_id", id)
-			s.opts.Runner.Kill(fn)
+			s.log.Info("function timed out; restarting its process", "process", procID, "request_id", id)
+			s.opts.Runner.Kill(procID)
 		}
 	})
 }
 
-// FunctionExited fails the invocations a crashed process had taken, with the
-// error Lambda reports when a runtime exits mid-invocation, instead of
+// FunctionExited fails the invocations an exited process had taken, with
+// the error Lambda reports when a runtime exits mid-invocation, instead of
 // leaving the caller to wait for the function's timeout.
-func (s *Server) FunctionExited(fn string, exitErr error) {
+func (s *Server) FunctionExited(fn, procID string, exitErr error) {
 	s.inflightMu.Lock()
-	ids := s.inflight[fn]
-	delete(s.inflight, fn)
+	ids := s.inflight[procID]
+	delete(s.inflight, procID)
 	s.inflightMu.Unlock()
 
 	for id := range ids {

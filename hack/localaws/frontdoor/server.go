@@ -72,10 +72,12 @@ type Server struct {
 	updatedMu sync.Mutex
 	updated   map[string]machineOverlay
 
-	// inflight holds, per function, the Runtime API request IDs a process
-	// has taken and not yet answered, so a crash can fail them at once.
+	// inflight holds, per function process, the Runtime API request IDs it
+	// has taken and not yet answered, so a crash can fail them at once;
+	// active counts, per function, the invocations in progress.
 	inflightMu sync.Mutex
 	inflight   map[string]map[string]struct{}
+	active     map[string]int
 }
 
 type apigwHolder struct{ h APIGateway }
@@ -100,6 +102,7 @@ func New(opts Options) (*Server, error) {
 		log:      opts.Logger,
 		updated:  make(map[string]machineOverlay),
 		inflight: make(map[string]map[string]struct{}),
+		active:   make(map[string]int),
 	}
 
 	s.proxy = &httputil.ReverseProxy{
@@ -158,7 +161,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveCode(w, r, strings.TrimPrefix(path, "/_localaws/lambda-code/"))
 
 		return
-	case strings.HasPrefix(path, "/_runtime/"):
+	case strings.HasPrefix(path, "/_runtime/"), strings.HasPrefix(path, lambdarunner.ProcessPrefix):
 		s.serveRuntime(w, r)
 
 		return

@@ -1,10 +1,11 @@
 // Package lambdarunner runs Lambda functions of custom runtimes
 // (provided.al2023) as local processes attached to an emulator's Runtime API.
 //
-// Each function gets one process: its deployment package's bootstrap, with
-// the environment Lambda gives a function plus what it needs to reach the
-// local stack. The process is restarted when it exits, when its code changes
-// and when its environment changes, and stopped when the function is deleted.
+// Each function gets a process, and more on demand for concurrent
+// invocations: its deployment package's bootstrap, with the environment
+// Lambda gives a function plus what it needs to reach the local stack. A
+// process is restarted when it exits; all are replaced when the code or the
+// environment changes, and stopped when the function is deleted.
 // Every process runs in its own process group so that stopping the runner
 // leaves nothing behind.
 package lambdarunner
@@ -29,9 +30,14 @@ import (
 type Config struct {
 	// Dir holds each function's deployment package and its unpacked code.
 	Dir string
-	// RuntimeAPI is host:port of the Runtime API; a function's process gets
-	// AWS_LAMBDA_RUNTIME_API=<RuntimeAPI>/_runtime/<function name>.
+	// RuntimeAPI is host:port of the Runtime API. A function's process gets
+	// AWS_LAMBDA_RUNTIME_API=<RuntimeAPI>/_localaws/p/<process id>/_runtime/<name>:
+	// kumo's Runtime API path with a prefix naming the process, which the
+	// front door strips, so it knows which process took which invocation.
 	RuntimeAPI string
+	// MaxConcurrency bounds the processes one function may have; more than
+	// one are started only on demand (ScaleTo).
+	MaxConcurrency int
 	// Endpoint is the URL a function's AWS SDK should call (AWS_ENDPOINT_URL).
 	Endpoint string
 	// Region is given to functions as AWS_REGION and AWS_DEFAULT_REGION.
@@ -44,7 +50,7 @@ type Config struct {
 	// OnExit is called after a function's process exited, on its own or
 	// stopped, so the caller can fail the invocations it was running (as
 	// Lambda reports Runtime.ExitError) instead of leaving them to time out.
-	OnExit func(name string, err error)
+	OnExit func(name, processID string, err error)
 }
 
 // Function is the part of a Lambda function's configuration a process needs.
@@ -76,10 +82,16 @@ type Runner struct {
 	funcs  map[string]*function
 	closed bool
 
-	// current maps a function name to its running process, for Attached,
-	// which arrives while the deploy that started the process waits for it.
+	// current maps a function name to its first process: the one a deploy
+	// waits for, and whose start-up failures InitError reports.
 	current sync.Map
+	// procs maps a process ID to every running process, for Attached and
+	// Kill, which arrive while a deploy may hold the function's lock.
+	procs sync.Map
 }
+
+// ProcessPrefix starts the Runtime API path of each function process.
+const ProcessPrefix = "/_localaws/p/"
 
 type function struct {
 	// deployMu serialises deploys, reconfigurations and removal of one
@@ -95,6 +107,8 @@ type function struct {
 	codeDir string // empty while the function has no runnable code
 	gen     int
 	proc    *process
+	extra   []*process // started by ScaleTo
+	seq     int        // process IDs
 	removed bool
 }
 
@@ -108,6 +122,10 @@ func New(cfg Config) *Runner {
 	// to the caller's.
 	if abs, err := filepath.Abs(cfg.Dir); err == nil {
 		cfg.Dir = abs
+	}
+
+	if cfg.MaxConcurrency < 1 {
+		cfg.MaxConcurrency = 1
 	}
 
 	if cfg.AttachTimeout == 0 {
@@ -273,10 +291,7 @@ func (r *Runner) Remove(name string) {
 
 	f.removed = true
 	r.current.CompareAndDelete(name, f.proc)
-
-	if f.proc != nil {
-		f.proc.stop()
-	}
+	r.stopAll(f)
 
 	_ = os.RemoveAll(filepath.Join(r.cfg.Dir, name))
 }
@@ -309,20 +324,77 @@ func (r *Runner) ZipPath(name string) (string, bool) {
 	return f.zipPath, true
 }
 
-// Attached records that a function's process polled the Runtime API.
-func (r *Runner) Attached(name string) {
-	if p, ok := r.current.Load(name); ok {
+// Attached records that a process polled the Runtime API.
+func (r *Runner) Attached(processID string) {
+	if p, ok := r.procs.Load(processID); ok {
 		p.(*process).markAttached()
 	}
 }
 
-// Kill ends a function's current process at once; its supervisor starts a
-// new one. Lambda does this to an execution environment whose invocation
-// timed out, so a hung handler does not block the next invocation.
-func (r *Runner) Kill(name string) {
-	if p, ok := r.current.Load(name); ok {
+// Kill ends a process at once; its supervisor starts a new one. Lambda
+// does this to an execution environment whose invocation timed out, so a
+// hung handler does not block the next invocation.
+func (r *Runner) Kill(processID string) {
+	if p, ok := r.procs.Load(processID); ok {
 		p.(*process).kill()
 	}
+}
+
+// ScaleTo makes sure a function has processes for n concurrent invocations,
+// up to MaxConcurrency, as Lambda starts another execution environment for
+// each concurrent invocation. It never waits: a deploy in progress wins, and
+// each invocation is picked up by whichever process polls first.
+func (r *Runner) ScaleTo(name string, n int) {
+	r.mu.Lock()
+	f, ok := r.funcs[name]
+	closed := r.closed
+	r.mu.Unlock()
+
+	if !ok || closed || n <= 1 || !f.deployMu.TryLock() {
+		return
+	}
+	defer f.deployMu.Unlock()
+
+	if f.removed || f.proc == nil || f.codeDir == "" {
+		return
+	}
+
+	for 1+len(f.extra) < min(n, r.cfg.MaxConcurrency) {
+		p := r.newProcess(f)
+		f.extra = append(f.extra, p)
+		go p.supervise()
+	}
+}
+
+// newProcess prepares a process for the function's current code; f.deployMu
+// is held.
+func (r *Runner) newProcess(f *function) *process {
+	f.seq++
+	id := f.cfg.Name + "." + strconv.Itoa(f.gen) + "." + strconv.Itoa(f.seq)
+	p := newProcess(f.cfg.Name, id, f.codeDir, r.environment(f, id), r.cfg)
+	r.procs.Store(id, p)
+
+	return p
+}
+
+// stopAll stops every process of a function; f.deployMu is held.
+func (r *Runner) stopAll(f *function) {
+	procs := append([]*process{}, f.extra...)
+	if f.proc != nil {
+		procs = append(procs, f.proc)
+	}
+
+	var wg sync.WaitGroup
+	for _, p := range procs {
+		wg.Go(func() {
+			p.stop()
+			r.procs.CompareAndDelete(p.id, p)
+		})
+	}
+
+	wg.Wait()
+
+	f.proc, f.extra = nil, nil
 }
 
 // Shutdown stops every process and waits for them to exit; later deploys
@@ -354,20 +426,15 @@ func (r *Runner) stopFunction(name string) {
 	defer f.deployMu.Unlock()
 
 	f.removed = true
-
-	if f.proc != nil {
-		f.proc.stop()
-	}
+	r.stopAll(f)
 }
 
 // restart replaces the function's process with one running its current
 // code and configuration, and waits for it to attach; f.deployMu is held.
 func (r *Runner) restart(ctx context.Context, f *function) error {
-	if f.proc != nil {
-		f.proc.stop()
-	}
+	r.stopAll(f)
 
-	p := newProcess(f.cfg.Name, f.codeDir, r.environment(f), r.cfg)
+	p := r.newProcess(f)
 	f.proc = p
 	r.current.Store(f.cfg.Name, p)
 	go p.supervise()
@@ -391,7 +458,7 @@ func (r *Runner) restart(ctx context.Context, f *function) error {
 // variables, and the local stack's endpoint and test credentials. Reserved
 // names win over the function's variables, as on Lambda.
 // https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html#configuration-envvars-runtime
-func (r *Runner) environment(f *function) []string {
+func (r *Runner) environment(f *function, processID string) []string {
 	env := map[string]string{}
 	maps.Copy(env, f.cfg.Environment)
 
@@ -401,12 +468,12 @@ func (r *Runner) environment(f *function) []string {
 	}
 
 	reserved := map[string]string{
-		"AWS_LAMBDA_RUNTIME_API":          r.cfg.RuntimeAPI + "/_runtime/" + f.cfg.Name,
+		"AWS_LAMBDA_RUNTIME_API":          r.cfg.RuntimeAPI + ProcessPrefix + processID + "/_runtime/" + f.cfg.Name,
 		"AWS_LAMBDA_FUNCTION_NAME":        f.cfg.Name,
 		"AWS_LAMBDA_FUNCTION_VERSION":     "$LATEST",
 		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": strconv.Itoa(mem),
 		"AWS_LAMBDA_LOG_GROUP_NAME":       "/aws/lambda/" + f.cfg.Name,
-		"AWS_LAMBDA_LOG_STREAM_NAME":      "local/" + strconv.Itoa(f.gen),
+		"AWS_LAMBDA_LOG_STREAM_NAME":      "local/" + processID,
 		"AWS_LAMBDA_INITIALIZATION_TYPE":  "on-demand",
 		"_HANDLER":                        f.cfg.Handler,
 		"LAMBDA_TASK_ROOT":                f.codeDir,
@@ -436,6 +503,7 @@ func (r *Runner) environment(f *function) []string {
 // process is one function's bootstrap, restarted with backoff when it exits.
 type process struct {
 	name    string
+	id      string
 	dir     string
 	env     []string
 	cfg     Config
@@ -458,9 +526,9 @@ type process struct {
 	initErr error
 }
 
-func newProcess(name, dir string, env []string, cfg Config) *process {
+func newProcess(name, id, dir string, env []string, cfg Config) *process {
 	return &process{
-		name: name, dir: dir, env: env, cfg: cfg,
+		name: name, id: id, dir: dir, env: env, cfg: cfg,
 		stopCh:   make(chan struct{}),
 		done:     make(chan struct{}),
 		attached: make(chan struct{}),
@@ -518,14 +586,14 @@ func (p *process) supervise() {
 			// Stopped for new code, a new configuration or deletion:
 			// whatever it was running will never be answered.
 			if p.cfg.OnExit != nil && err != nil {
-				p.cfg.OnExit(p.name, err)
+				p.cfg.OnExit(p.name, p.id, err)
 			}
 
 			return
 		default:
 		}
 
-		fmt.Fprintf(p.cfg.Log, "lambda[%s] bootstrap exited (%v); restarting in %s\n", p.name, err, backoff)
+		fmt.Fprintf(p.cfg.Log, "lambda[%s] bootstrap exited (%v); restarting in %s\n", p.id, err, backoff)
 
 		p.mu.Lock()
 		if !p.polled {
@@ -536,7 +604,7 @@ func (p *process) supervise() {
 		p.exitOnce.Do(func() { close(p.exited) })
 
 		if p.cfg.OnExit != nil {
-			p.cfg.OnExit(p.name, err)
+			p.cfg.OnExit(p.name, p.id, err)
 		}
 
 		if time.Since(started) > healthyRun {
@@ -558,7 +626,7 @@ func (p *process) runOnce() error {
 	cmd := exec.Command(filepath.Join(p.dir, "bootstrap"))
 	cmd.Dir = p.dir
 	cmd.Env = p.env
-	cmd.Stdout = &prefixWriter{w: p.cfg.Log, prefix: "lambda[" + p.name + "] "}
+	cmd.Stdout = &prefixWriter{w: p.cfg.Log, prefix: "lambda[" + p.id + "] "}
 	cmd.Stderr = cmd.Stdout
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 

@@ -64,6 +64,8 @@ func handle(ctx context.Context, ev Event) (Result, error) {
 		if calls%2 == 1 {
 			return res, errors.New("flaky failure")
 		}
+	case "sleep":
+		time.Sleep(time.Second)
 	case "hang":
 		// Outlives any timeout the tests give the function.
 		time.Sleep(time.Hour)
