@@ -355,6 +355,11 @@ var LambdaTransientErrors = []string{
 	"Lambda.TooManyRequestsException",
 }
 
+// FunctionStorageError is the error type the function reports when S3
+// failed under it (lambda/resize.ReasonStorage); every other error type it
+// reports is about the request or the image and would fail again.
+const FunctionStorageError = "StorageError"
+
 // Definition is the Amazon States Language of the workflow: ResizeImage →
 // CheckResult → Success | Fail. Resource is the function ARN Lambda returned.
 func Definition(functionARN string) string {
@@ -365,11 +370,30 @@ func Definition(functionARN string) string {
 			"ResizeImage": map[string]any{
 				"Type":     "Task",
 				"Resource": functionARN,
-				"Retry": []any{map[string]any{
-					"ErrorEquals":     LambdaTransientErrors,
-					"IntervalSeconds": 2,
-					"MaxAttempts":     6,
-					"BackoffRate":     2,
+				"Retry": []any{
+					map[string]any{
+						"ErrorEquals":     LambdaTransientErrors,
+						"IntervalSeconds": 2,
+						"MaxAttempts":     6,
+						"BackoffRate":     2,
+					},
+					// The function's one transient failure: S3 itself failed
+					// while reading the source or writing the thumbnail.
+					map[string]any{
+						"ErrorEquals":     []string{FunctionStorageError},
+						"IntervalSeconds": 1,
+						"MaxAttempts":     2,
+						"BackoffRate":     2,
+					},
+				},
+				// A function error (a bad image, a missing key) ends the
+				// execution through the Fail state, as a result that did not
+				// report success does; the error and its message stay in
+				// the execution history's TaskFailed event and in $.error.
+				"Catch": []any{map[string]any{
+					"ErrorEquals": []string{"States.ALL"},
+					"ResultPath":  "$.error",
+					"Next":        "Fail",
 				}},
 				"Next": "CheckResult",
 			},
@@ -386,7 +410,7 @@ func Definition(functionARN string) string {
 			"Fail": map[string]any{
 				"Type":  "Fail",
 				"Error": "ResizeFailed",
-				"Cause": "ResizeImage did not report success; see the execution's ResizeImage output for the reason.",
+				"Cause": "ResizeImage failed or did not report success; the execution history's ResizeImage events hold the function's error and message.",
 			},
 		},
 	}

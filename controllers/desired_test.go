@@ -276,10 +276,14 @@ func TestDefinition(t *testing.T) {
 		"States": map[string]any{
 			"ResizeImage": map[string]any{
 				"Type": "Task", "Resource": fn, "Next": "CheckResult",
-				"Retry": []any{map[string]any{
-					"ErrorEquals":     []any{"Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.SdkClientException", "Lambda.TooManyRequestsException"},
-					"IntervalSeconds": 2.0, "MaxAttempts": 6.0, "BackoffRate": 2.0,
-				}},
+				"Retry": []any{
+					map[string]any{
+						"ErrorEquals":     []any{"Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.SdkClientException", "Lambda.TooManyRequestsException"},
+						"IntervalSeconds": 2.0, "MaxAttempts": 6.0, "BackoffRate": 2.0,
+					},
+					map[string]any{"ErrorEquals": []any{"StorageError"}, "IntervalSeconds": 1.0, "MaxAttempts": 2.0, "BackoffRate": 2.0},
+				},
+				"Catch": []any{map[string]any{"ErrorEquals": []any{"States.ALL"}, "ResultPath": "$.error", "Next": "Fail"}},
 			},
 			"CheckResult": map[string]any{
 				"Type":    "Choice",
@@ -288,7 +292,7 @@ func TestDefinition(t *testing.T) {
 			},
 			"Success": map[string]any{"Type": "Succeed"},
 			"Fail": map[string]any{"Type": "Fail", "Error": "ResizeFailed",
-				"Cause": "ResizeImage did not report success; see the execution's ResizeImage output for the reason."},
+				"Cause": "ResizeImage failed or did not report success; the execution history's ResizeImage events hold the function's error and message."},
 		},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
