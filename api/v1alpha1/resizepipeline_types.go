@@ -291,7 +291,9 @@ type ResizePipelineStatus struct {
 	Resources ResourcesStatus `json:"resources,omitempty"`
 
 	// Conditions: Ready, BucketsReady, RolesReady, FunctionReady,
-	// StateMachineReady and APIReady.
+	// StateMachineReady and APIReady; while Ready is False, also Reconciling
+	// (the controller is getting there) or Stalled (a person must act), as
+	// kstatus reads them.
 	// +optional
 	// +listType=map
 	// +listMapKey=type
