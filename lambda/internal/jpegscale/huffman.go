@@ -163,38 +163,38 @@ func (d *decoder) refill() error {
 	return nil
 }
 
-// buildSkipAC derives h.skipAC from the canonical code tables.
+// buildSkipAC derives h.skipAC from h.lut, so it must run after h.lut is
+// built. Symbols whose codes are longer than lutSize bits end an entry early,
+// which only makes it cover fewer symbols.
 func (h *huffman) buildSkipAC() {
-	// symbolAt decodes the symbol whose code starts at bit pos of the
-	// skipBits-bit value idx (MSB first), returning its code and extra-bit
-	// length, or 0 if it is not wholly inside idx.
-	symbolAt := func(idx, pos uint32) (sym uint8, length uint32) {
-		w := skipBits - pos
-		for l := uint32(1); l <= min(w, maxCodeLength); l++ {
-			code := int32(idx>>(w-l)) & (1<<l - 1)
-			if code <= h.maxCodes[l-1] {
-				sym = h.vals[h.valsIndices[l-1]+code-h.minCodes[l-1]]
-				if l+uint32(sym&0x0f) > w {
-					return 0, 0
-				}
-				return sym, l + uint32(sym&0x0f)
-			}
-		}
-		return 0, 0
-	}
 	for idx := range h.skipAC {
-		h.skipAC[idx] = 0
 		pos, adv := uint32(0), uint32(0)
+		var e uint16
 		for {
-			sym, l := symbolAt(uint32(idx), pos)
-			if l == 0 {
+			// The bits from pos on, left-aligned in lutSize bits; any
+			// zero padding past skipBits only matters for codes that do not
+			// fit, which are rejected below.
+			w := skipBits - pos
+			var peek uint32
+			if w >= lutSize {
+				peek = uint32(idx) >> (w - lutSize)
+			} else {
+				peek = uint32(idx) << (lutSize - w)
+			}
+			v := h.lut[peek&(1<<lutSize-1)]
+			if v == 0 {
+				break
+			}
+			sym := uint8(v >> 8)
+			l := uint32(v&0xff) - 1 + uint32(sym&0x0f)
+			if l > w {
 				break
 			}
 			pos += l
 			if sym&0x0f == 0 && sym != 0xf0 {
 				// End of block (or, invalid in sequential mode, an
 				// end-of-band run, which also ends the block).
-				h.skipAC[idx] = skipEOB
+				e = skipEOB
 				break
 			}
 			adv += uint32(sym>>4) + 1
@@ -203,8 +203,9 @@ func (h *huffman) buildSkipAC() {
 			}
 		}
 		if pos > 0 {
-			h.skipAC[idx] |= uint16(adv<<4 | pos)
+			e |= uint16(adv<<4 | pos)
 		}
+		h.skipAC[idx] = e
 	}
 }
 

@@ -1,6 +1,14 @@
 package main
 
 import (
+	"bytes"
+	"image"
+	"image/draw"
+	"image/jpeg"
+	"io"
+
+	"github.com/disintegration/imaging"
+	"github.com/resize-operator/resize-operator/lambda/internal/jpegscale"
 	"github.com/resize-operator/resize-operator/lambda/resize"
 	"os"
 	"testing"
@@ -42,4 +50,64 @@ func BenchmarkResize(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkSteps times the steps after decoding for a medium photo's 1/8
+// decode (320x200 YCbCr) to a 200x125 thumbnail, to see where the Go path
+// spends what decoding does not.
+func BenchmarkSteps(b *testing.B) {
+	p := os.Getenv("JPEGSCALE_BENCH_FILE")
+	if p == "" {
+		p = "/tmp/bench-lambda/img/medium-2560x1600-420.jpg"
+	}
+	src, err := os.ReadFile(p)
+	if err != nil {
+		b.Skipf("no benchmark photo: %v", err)
+	}
+	img, _, err := jpegscale.Decode(bytes.NewReader(src), 250, 157)
+	if err != nil {
+		b.Fatal(err)
+	}
+	w, h := fitInside(img.Bounds().Dx()*8, img.Bounds().Dy()*8)
+	thumb := imaging.Resize(img, w, h, imaging.Lanczos)
+	b.Run("decode", func(b *testing.B) {
+		for b.Loop() {
+			jpegscale.Decode(bytes.NewReader(src), 250, 157)
+		}
+	})
+	b.Run("lanczos", func(b *testing.B) {
+		for b.Loop() {
+			imaging.Resize(img, w, h, imaging.Lanczos)
+		}
+	})
+	b.Run("catmullrom", func(b *testing.B) {
+		for b.Loop() {
+			imaging.Resize(img, w, h, imaging.CatmullRom)
+		}
+	})
+	b.Run("encode-nrgba", func(b *testing.B) {
+		for b.Loop() {
+			jpeg.Encode(io.Discard, thumb, &jpeg.Options{Quality: 85})
+		}
+	})
+	b.Run("encode-rgba", func(b *testing.B) {
+		// An opaque NRGBA image has the same bytes as an RGBA one, and
+		// image/jpeg has a fast path for *image.RGBA.
+		rgba := &image.RGBA{Pix: thumb.Pix, Stride: thumb.Stride, Rect: thumb.Rect}
+		for b.Loop() {
+			jpeg.Encode(io.Discard, rgba, &jpeg.Options{Quality: 85})
+		}
+	})
+	b.Run("flatten", func(b *testing.B) {
+		for b.Loop() {
+			dst := image.NewRGBA(thumb.Bounds())
+			draw.Draw(dst, dst.Bounds(), image.White, image.Point{}, draw.Src)
+			draw.Draw(dst, dst.Bounds(), thumb, thumb.Bounds().Min, draw.Over)
+		}
+	})
+	b.Run("resize.Thumbnail", func(b *testing.B) {
+		for b.Loop() {
+			resize.Thumbnail("bench", src, resize.DefaultOptions())
+		}
+	})
 }
