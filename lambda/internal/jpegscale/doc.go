@@ -31,7 +31,7 @@
 //     filled several bytes at a time that stops at markers (padding with
 //     zero bits, which are an error if consumed) instead of reading ahead
 //     and giving bytes back; a 10-bit look-up table that resolves an AC
-//     code and its value at once; a 12-bit table that passes over several
+//     code and its value at once; a 14-bit table that passes over several
 //     AC coefficients the scale does not need; and block loops that keep
 //     the accumulator in locals, for sequential, progressive first and
 //     refinement scans.

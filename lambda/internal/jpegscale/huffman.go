@@ -18,7 +18,7 @@ const maxNCodes = 256
 
 // skipBits is the log-2 size of the table for skipping unneeded AC
 // coefficients.
-const skipBits = 12
+const skipBits = 14
 
 // skipEOB flags a skipAC entry that ends with an end of block.
 const skipEOB = 1 << 11
