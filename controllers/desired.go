@@ -12,6 +12,9 @@ import (
 	"strings"
 
 	pipelinesv1alpha1 "github.com/resize-operator/resize-operator/api/v1alpha1"
+	// The function's environment variable names are its contract with the
+	// controller; taking them from the function's package keeps one spelling.
+	"github.com/resize-operator/resize-operator/lambda/resize"
 )
 
 // Everything below is a pure function of the spec (and, where AWS assigns an
@@ -44,17 +47,6 @@ const (
 
 	// maxRoleName is IAM's limit on role names.
 	maxRoleName = 64
-)
-
-// Environment variables the function reads; the names are the contract with
-// lambda/resize.
-const (
-	EnvMaxWidth  = "THUMB_MAX_WIDTH"
-	EnvMaxHeight = "THUMB_MAX_HEIGHT"
-	EnvFit       = "THUMB_FIT"
-	EnvFormat    = "THUMB_FORMAT"
-	EnvQuality   = "THUMB_QUALITY"
-	EnvKeyPrefix = "THUMB_KEY_PREFIX"
 )
 
 // Partition is an AWS partition: the ARN prefix and the DNS suffix of its
@@ -222,12 +214,12 @@ func FunctionEnvironment(t pipelinesv1alpha1.ThumbnailSpec) map[string]string {
 		prefix = *t.KeyPrefix
 	}
 	return map[string]string{
-		EnvMaxWidth:  strconv.Itoa(int(orDefaultInt(t.MaxWidth, 200))),
-		EnvMaxHeight: strconv.Itoa(int(orDefaultInt(t.MaxHeight, 200))),
-		EnvFit:       orDefault(string(t.Fit), string(pipelinesv1alpha1.FitInside)),
-		EnvFormat:    orDefault(string(t.Format), string(pipelinesv1alpha1.FormatSource)),
-		EnvQuality:   strconv.Itoa(int(orDefaultInt(t.Quality, 85))),
-		EnvKeyPrefix: prefix,
+		resize.EnvMaxWidth:  strconv.Itoa(int(orDefaultInt(t.MaxWidth, 200))),
+		resize.EnvMaxHeight: strconv.Itoa(int(orDefaultInt(t.MaxHeight, 200))),
+		resize.EnvFit:       orDefault(string(t.Fit), string(pipelinesv1alpha1.FitInside)),
+		resize.EnvFormat:    orDefault(string(t.Format), string(pipelinesv1alpha1.FormatSource)),
+		resize.EnvQuality:   strconv.Itoa(int(orDefaultInt(t.Quality, 85))),
+		resize.EnvKeyPrefix: prefix,
 	}
 }
 
