@@ -342,7 +342,3 @@ type ResizePipelineList struct {
 	metav1.ListMeta `json:"metadata,omitempty"`
 	Items           []ResizePipeline `json:"items"`
 }
-
-func init() {
-	SchemeBuilder.Register(&ResizePipeline{}, &ResizePipelineList{})
-}
