@@ -74,3 +74,34 @@ func toPaletted(img *image.NRGBA, src image.Image) *image.Paletted {
 	draw.FloydSteinberg.Draw(dst, dst.Bounds(), img, img.Bounds().Min)
 	return dst
 }
+
+// encodePlanes writes a thumbnail made by resamplePlanes (a JPEG source, so
+// opaque and never GIF output). image/jpeg reads *image.YCbCr and *image.Gray
+// without a colour conversion; PNG output needs RGB, converted here only at
+// thumbnail size.
+func encodePlanes(img image.Image, format string, quality int) (encoded, error) {
+	var buf bytes.Buffer
+	if format == formatJPEG {
+		if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: quality}); err != nil {
+			return encoded{}, err
+		}
+		return encoded{buf.Bytes(), "image/jpeg"}, nil
+	}
+	if yc, ok := img.(*image.YCbCr); ok {
+		rgba := image.NewRGBA(yc.Rect)
+		for y := yc.Rect.Min.Y; y < yc.Rect.Max.Y; y++ {
+			row := rgba.Pix[rgba.PixOffset(yc.Rect.Min.X, y):]
+			for x := yc.Rect.Min.X; x < yc.Rect.Max.X; x++ {
+				ci := yc.COffset(x, y)
+				r, g, b := color.YCbCrToRGB(yc.Y[yc.YOffset(x, y)], yc.Cb[ci], yc.Cr[ci])
+				i := (x - yc.Rect.Min.X) * 4
+				row[i], row[i+1], row[i+2], row[i+3] = r, g, b, 0xff
+			}
+		}
+		img = rgba
+	}
+	if err := png.Encode(&buf, img); err != nil {
+		return encoded{}, err
+	}
+	return encoded{buf.Bytes(), "image/png"}, nil
+}

@@ -59,9 +59,13 @@ func Thumbnail(key string, src []byte, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	thumb := orient(resample(img, stored), h.orientation)
-
-	out, err := encode(thumb, outputFormat(opts.Format, h.format), opts.Quality, img)
+	format := outputFormat(opts.Format, h.format)
+	var out encoded
+	if planes := resamplePlanes(img, stored, h.orientation); planes != nil {
+		out, err = encodePlanes(planes, format, opts.Quality)
+	} else {
+		out, err = encode(orient(resample(img, stored), h.orientation), format, opts.Quality, img)
+	}
 	if err != nil {
 		return nil, newError(key, ReasonCorrupt, err, "cannot encode the thumbnail")
 	}
