@@ -15,7 +15,9 @@ func FuzzDecode(f *testing.F) {
 		f.Add(tf.data, uint16(0))
 	}
 	var buf bytes.Buffer
-	jpeg.Encode(&buf, synthetic(40, 24), &jpeg.Options{Quality: 60})
+	if err := jpeg.Encode(&buf, synthetic(40, 24), &jpeg.Options{Quality: 60}); err != nil {
+		f.Fatal(err)
+	}
 	f.Add(buf.Bytes(), uint16(20))
 
 	f.Fuzz(func(t *testing.T, b []byte, min uint16) {

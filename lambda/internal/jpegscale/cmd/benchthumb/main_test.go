@@ -72,7 +72,9 @@ func BenchmarkSteps(b *testing.B) {
 	thumb := imaging.Resize(img, w, h, imaging.Lanczos)
 	b.Run("decode", func(b *testing.B) {
 		for b.Loop() {
-			jpegscale.Decode(bytes.NewReader(src), 250, 157)
+			if _, _, err := jpegscale.Decode(bytes.NewReader(src), 250, 157); err != nil {
+				b.Fatal(err)
+			}
 		}
 	})
 	b.Run("lanczos", func(b *testing.B) {
@@ -87,7 +89,9 @@ func BenchmarkSteps(b *testing.B) {
 	})
 	b.Run("encode-nrgba", func(b *testing.B) {
 		for b.Loop() {
-			jpeg.Encode(io.Discard, thumb, &jpeg.Options{Quality: 85})
+			if err := jpeg.Encode(io.Discard, thumb, &jpeg.Options{Quality: 85}); err != nil {
+				b.Fatal(err)
+			}
 		}
 	})
 	b.Run("encode-rgba", func(b *testing.B) {
@@ -95,7 +99,9 @@ func BenchmarkSteps(b *testing.B) {
 		// image/jpeg has a fast path for *image.RGBA.
 		rgba := &image.RGBA{Pix: thumb.Pix, Stride: thumb.Stride, Rect: thumb.Rect}
 		for b.Loop() {
-			jpeg.Encode(io.Discard, rgba, &jpeg.Options{Quality: 85})
+			if err := jpeg.Encode(io.Discard, rgba, &jpeg.Options{Quality: 85}); err != nil {
+				b.Fatal(err)
+			}
 		}
 	})
 	b.Run("flatten", func(b *testing.B) {
@@ -107,7 +113,9 @@ func BenchmarkSteps(b *testing.B) {
 	})
 	b.Run("resize.Thumbnail", func(b *testing.B) {
 		for b.Loop() {
-			resize.Thumbnail("bench", src, resize.DefaultOptions())
+			if _, err := resize.Thumbnail("bench", src, resize.DefaultOptions()); err != nil {
+				b.Fatal(err)
+			}
 		}
 	})
 }
