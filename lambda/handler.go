@@ -152,7 +152,9 @@ func (h *Handler) get(ctx context.Context, req Request) ([]byte, error) {
 	if err != nil {
 		return nil, storageError(req.ImageKey, err, "cannot read s3://%s/%s", req.SourceBucket, req.ImageKey)
 	}
-	defer out.Body.Close()
+	// Closing only releases the connection: the body is either read to the
+	// end (io.Copy's error covers the download) or abandoned with an error.
+	defer func() { _ = out.Body.Close() }()
 	size := aws.ToInt64(out.ContentLength)
 	if size > limit {
 		return nil, tooLarge(req, size, limit)

@@ -97,16 +97,6 @@ func (f *fakeS3) PutObject(_ context.Context, in *s3.PutObjectInput, _ ...func(*
 	return &s3.PutObjectOutput{}, nil
 }
 
-func (f *fakeS3) writes() int {
-	n := 0
-	for _, c := range f.calls {
-		if strings.HasPrefix(c, "PutObject") {
-			n++
-		}
-	}
-	return n
-}
-
 type trackingBody struct {
 	r io.Reader
 	f *fakeS3

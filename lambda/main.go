@@ -93,7 +93,7 @@ func failInit(log *slog.Logger, errType string, err error) {
 			req.Header.Set("Content-Type", "application/json")
 			req.Header.Set("Lambda-Runtime-Function-Error-Type", errType)
 			if resp, derr := (&http.Client{Timeout: 2 * time.Second}).Do(req); derr == nil {
-				resp.Body.Close()
+				_ = resp.Body.Close() // best effort: the process exits next
 			}
 		}
 	}

@@ -220,7 +220,7 @@ func invoke(url, payload string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }() // read in full below
 	body, err := io.ReadAll(resp.Body)
 	if err != nil {
 		return nil, err
@@ -300,6 +300,10 @@ func freeAddr(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().String()
+	addr := l.Addr().String()
+	// The caller hands the port to another process, so it must be free again.
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return addr
 }
