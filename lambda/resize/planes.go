@@ -100,8 +100,12 @@ func clampU8(v int32) uint8 {
 // stride, pw x ph samples) to dw x dh, horizontally first into an
 // intermediate of only the rows the vertical pass reads.
 func resizePlane(pix []uint8, stride, pw, ph int, x0, y0, w, h float64, dw, dh int) []uint8 {
-	kx := newKernel(pw, x0, w, dw)
-	ky := newKernel(ph, y0, h, dh)
+	return resizeWith(pix, stride, pw, newKernel(pw, x0, w, dw), newKernel(ph, y0, h, dh), ph, dw, dh)
+}
+
+// resizeWith is resizePlane with the kernels given, so planes of the same
+// geometry (Y, Cb and Cr of a 4:4:4 image) share them.
+func resizeWith(pix []uint8, stride, pw int, kx, ky kernel, ph, dw, dh int) []uint8 {
 	r0 := ky.start[0]
 	r1 := r0
 	for i, s := range ky.start {
@@ -124,6 +128,7 @@ func resizePlane(pix []uint8, stride, pw, ph int, x0, y0, w, h float64, dw, dh i
 			s := kx.start[x]
 			ws := kx.weights[x*kx.taps : (x+1)*kx.taps]
 			src := row[s:min(s+kx.taps, pw)]
+			ws = ws[:len(src)] // lets the compiler drop the bounds check below
 			var acc int32
 			for t, v := range src {
 				acc += int32(v) * ws[t]
@@ -143,6 +148,7 @@ func resizePlane(pix []uint8, stride, pw, ph int, x0, y0, w, h float64, dw, dh i
 				continue
 			}
 			in := tmp[(s+t-r0)*dw : (s+t-r0+1)*dw]
+			in = in[:len(acc)]
 			for x, v := range in {
 				acc[x] += int32(v) * wt
 			}
@@ -226,13 +232,18 @@ func resamplePlanes(img image.Image, p Plan, o int) image.Image {
 		default:
 			return nil
 		}
-		yp := resizePlane(src.Y, src.YStride, b.Dx(), b.Dy(), float64(x0), float64(y0), float64(cw), float64(ch), p.Width, p.Height)
+		lx, ly := newKernel(b.Dx(), float64(x0), float64(cw), p.Width), newKernel(b.Dy(), float64(y0), float64(ch), p.Height)
+		yp := resizeWith(src.Y, src.YStride, b.Dx(), lx, ly, b.Dy(), p.Width, p.Height)
 		cpw, cph := (b.Dx()+sx)>>sx, (b.Dy()+sy)>>sy
-		fx, fy := float64(int(1)<<sx), float64(int(1)<<sy)
-		chroma := func(pix []uint8) []uint8 {
-			return resizePlane(pix, src.CStride, cpw, cph, float64(x0)/fx, float64(y0)/fy, float64(cw)/fx, float64(ch)/fy, p.Width, p.Height)
+		kx, ky := lx, ly
+		if sx != 0 {
+			kx = newKernel(cpw, float64(x0)/2, float64(cw)/2, p.Width)
 		}
-		cb, cr := chroma(src.Cb), chroma(src.Cr)
+		if sy != 0 {
+			ky = newKernel(cph, float64(y0)/2, float64(ch)/2, p.Height)
+		}
+		cb := resizeWith(src.Cb, src.CStride, cpw, kx, ky, cph, p.Width, p.Height)
+		cr := resizeWith(src.Cr, src.CStride, cpw, kx, ky, cph, p.Width, p.Height)
 		yp, w, h := orientPlane(yp, p.Width, p.Height, o)
 		cb, _, _ = orientPlane(cb, p.Width, p.Height, o)
 		cr, _, _ = orientPlane(cr, p.Width, p.Height, o)
