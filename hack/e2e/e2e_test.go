@@ -279,7 +279,7 @@ func post(t *testing.T, url, body string) response {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }() // read in full below
 	data, _ := io.ReadAll(resp.Body)
 	return response{resp.StatusCode, string(data)}
 }
@@ -360,7 +360,7 @@ func get(ctx context.Context, t *testing.T, c clients, bucket, key string) []byt
 	if err != nil {
 		t.Fatalf("s3://%s/%s: %v", bucket, key, err)
 	}
-	defer out.Body.Close()
+	defer func() { _ = out.Body.Close() }() // read in full below; ReadAll reports failures
 	data, err := io.ReadAll(out.Body)
 	if err != nil {
 		t.Fatal(err)

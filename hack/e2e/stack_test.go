@@ -97,7 +97,8 @@ func (s *stack) start(ctx context.Context, name, readyLine, bin string, args ...
 	}
 	s.procs = append(s.procs, cmd)
 	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait(); logFile.Close() }()
+	// The child has its own copy of the log file; ours is only closed.
+	go func() { exited <- cmd.Wait(); _ = logFile.Close() }()
 
 	deadline := time.NewTimer(2 * time.Minute)
 	defer deadline.Stop()
@@ -148,7 +149,7 @@ func healthy() bool {
 	if err != nil {
 		return false
 	}
-	resp.Body.Close()
+	_ = resp.Body.Close() // only the status matters
 	return resp.StatusCode == http.StatusOK
 }
 
@@ -157,7 +158,7 @@ func tail(path string) string {
 	if err != nil {
 		return err.Error()
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // opened for reading only
 	var lines []string
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)

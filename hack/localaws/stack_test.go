@@ -62,7 +62,11 @@ func testMain(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	defer os.RemoveAll(tmp)
+	defer func() {
+		if err := os.RemoveAll(tmp); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+		}
+	}()
 
 	binary = filepath.Join(tmp, "localaws")
 	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
@@ -165,7 +169,7 @@ func health(base string) (healthDoc, error) {
 	if err != nil {
 		return h, err
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }() // decoded below; the decoder reports failures
 
 	if resp.StatusCode != http.StatusOK {
 		return h, fmt.Errorf("health: %s", resp.Status)
@@ -642,7 +646,7 @@ func TestGetFunctionServesThePackage(t *testing.T) {
 	if err != nil {
 		t.Fatalf("GET Code.Location: %v", err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }() // read in full below
 
 	b, _ := io.ReadAll(resp.Body)
 	if !bytes.Equal(b, echoZip) {
@@ -932,7 +936,7 @@ func TestStateMachineRunsLambdaThatWritesS3(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the function's object is not in S3: %v", err)
 	}
-	defer obj.Body.Close()
+	defer func() { _ = obj.Body.Close() }() // read in full below
 
 	if b, _ := io.ReadAll(obj.Body); string(b) != "thumbnail" {
 		t.Errorf("object body %q", b)
@@ -1361,7 +1365,7 @@ func TestInvokeURLRunsThePipeline(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the function's object is not in S3: %v", err)
 	}
-	defer obj.Body.Close()
+	defer func() { _ = obj.Body.Close() }() // read in full below
 
 	t.Logf("POST to the invoke URL until the object is in S3: %s", time.Since(began).Round(time.Millisecond))
 
@@ -1462,7 +1466,7 @@ func TestMalformedRequestsGetAWSErrors(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer resp.Body.Close()
+			defer func() { _ = resp.Body.Close() }() // read in full below
 
 			b, _ := io.ReadAll(resp.Body)
 			if resp.StatusCode < 400 || resp.StatusCode >= 500 || !strings.Contains(string(b)+resp.Header.Get("X-Amzn-ErrorType"), tc.wantCode) {

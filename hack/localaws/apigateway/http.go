@@ -135,7 +135,8 @@ func (s *Server) callHTTP(ctx context.Context, in *Integration, req *execRequest
 		}
 		return nil, configError(req, "calling %s %s: %v", method, u, err)
 	}
-	defer resp.Body.Close()
+	// Closing only releases the connection; read errors are reported below.
+	defer func() { _ = resp.Body.Close() }()
 	respBody, err := io.ReadAll(io.LimitReader(resp.Body, maxPayload+1))
 	if err != nil {
 		if cctx.Err() != nil {

@@ -44,7 +44,7 @@ func (inv *Invoker) Invoke(ctx context.Context, service, action string, body []b
 	inv.s.ServeHTTP(rec, req)
 
 	res := rec.Result()
-	defer res.Body.Close()
+	defer func() { _ = res.Body.Close() }() // a recorder's in-memory body
 
 	b, err := io.ReadAll(res.Body)
 	if err != nil {

@@ -284,7 +284,7 @@ func buildID() string {
 		if err != nil {
 			return
 		}
-		defer f.Close()
+		defer func() { _ = f.Close() }() // opened for reading only
 
 		h := sha256.New()
 		if _, err := io.Copy(h, f); err == nil {
@@ -362,7 +362,7 @@ func (s *Server) callKumo(ctx context.Context, method, path string, header http.
 	if err != nil {
 		return nil, err
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }() // read in full below; ReadAll reports failures
 
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
@@ -382,7 +382,7 @@ func (s *Server) forward(r *http.Request, body []byte) (*kumoResponse, error) {
 	s.proxy.ServeHTTP(rec, r2)
 
 	res := rec.Result()
-	defer res.Body.Close()
+	defer func() { _ = res.Body.Close() }() // a recorder's in-memory body
 
 	b, err := io.ReadAll(res.Body)
 	if err != nil {

@@ -123,7 +123,7 @@ func checkBootstrap(f *zip.File, architecture string) error {
 	if err != nil {
 		return &BundleError{Code: ReasonInvalidZip, Reason: "Could not unzip uploaded file. Please check your file, then try to upload again."}
 	}
-	defer rc.Close()
+	defer func() { _ = rc.Close() }() // only the first bytes are read
 
 	head := make([]byte, 64)
 
@@ -203,7 +203,8 @@ func extract(f *zip.File, dir string) error {
 	if err != nil {
 		return &BundleError{Code: ReasonInvalidZip, Reason: "Could not unzip uploaded file. Please check your file, then try to upload again."}
 	}
-	defer rc.Close()
+	// Read errors, a bad checksum included, surface through the copy below.
+	defer func() { _ = rc.Close() }()
 
 	perm := f.Mode().Perm() | 0o400
 	if perm&0o077 == 0 {
