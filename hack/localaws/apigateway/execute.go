@@ -56,7 +56,7 @@ func (s *Server) ServeExecuteAPI(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 	segs := strings.Split(strings.TrimPrefix(r.URL.EscapedPath(), "/"), "/")
-	if id, ok := executeAPIHost(r.Host); ok && !(len(segs) >= 4 && segs[0] == "restapis") {
+	if id, ok := executeAPIHost(r.Host); ok && (len(segs) < 4 || segs[0] != "restapis") {
 		segs = append([]string{"restapis", id, segs[0], "_user_request_"}, segs[1:]...)
 	}
 	if len(segs) < 4 || segs[0] != "restapis" || segs[3] != "_user_request_" {

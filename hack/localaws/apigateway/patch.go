@@ -220,10 +220,3 @@ func onePath(path []string) (string, bool) {
 	}
 	return "", false
 }
-
-func twoPath(path []string) (string, string, bool) {
-	if len(path) == 2 {
-		return path[0], path[1], true
-	}
-	return "", "", false
-}

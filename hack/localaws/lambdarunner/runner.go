@@ -585,7 +585,7 @@ func (p *process) supervise() {
 		case <-p.stopCh:
 			// Stopped for new code, a new configuration or deletion:
 			// whatever it was running will never be answered.
-			if p.cfg.OnExit != nil && err != nil {
+			if p.cfg.OnExit != nil {
 				p.cfg.OnExit(p.name, p.id, err)
 			}
 
@@ -593,7 +593,8 @@ func (p *process) supervise() {
 		default:
 		}
 
-		fmt.Fprintf(p.cfg.Log, "lambda[%s] bootstrap exited (%v); restarting in %s\n", p.id, err, backoff)
+		// A log that cannot be written has nowhere to report it.
+		_, _ = fmt.Fprintf(p.cfg.Log, "lambda[%s] bootstrap exited (%v); restarting in %s\n", p.id, err, backoff)
 
 		p.mu.Lock()
 		if !p.polled {
@@ -621,7 +622,9 @@ func (p *process) supervise() {
 	}
 }
 
-// runOnce starts bootstrap in its own process group and waits for it.
+// runOnce starts bootstrap in its own process group and waits for it. It
+// always returns an error, saying why bootstrap is not running: a function
+// process is not expected to exit, even with status 0.
 func (p *process) runOnce() error {
 	cmd := exec.Command(filepath.Join(p.dir, "bootstrap"))
 	cmd.Dir = p.dir

@@ -194,11 +194,6 @@ func (r *renderer) set(n *setNode) {
 	m.Put(key, v)
 }
 
-type foreachState struct {
-	index, count int
-	hasNext      bool
-}
-
 func (r *renderer) foreach(n *foreachNode) {
 	var items []any
 	switch v := r.eval(n.list).(type) {
@@ -620,6 +615,7 @@ func javaLen(s string) int { return len(utf16.Encode([]rune(s))) }
 func javaSubstring(s string, from, to int64) (string, error) {
 	u := utf16.Encode([]rune(s))
 	if from < 0 || to > int64(len(u)) || from > to {
+		//nolint:staticcheck // ST1005: Java's StringIndexOutOfBoundsException message, shown to callers as API Gateway shows it
 		return "", fmt.Errorf("String index out of range: begin %d, end %d, length %d", from, to, len(u))
 	}
 	return string(utf16.Decode(u[from:to])), nil
@@ -896,6 +892,7 @@ func listMethod(l []any, name string, args []any) (any, error) {
 			return nil, err
 		}
 		if i < 0 || int(i) >= len(l) {
+			//nolint:staticcheck // ST1005: Java's IndexOutOfBoundsException message, shown to callers as API Gateway shows it
 			return nil, fmt.Errorf("Index %d out of bounds for length %d", i, len(l))
 		}
 		return l[i], nil

@@ -86,11 +86,10 @@ type reference struct {
 }
 
 type refPart struct {
-	name   string // property or method name
-	call   bool
-	args   []expr
-	index  expr // non-nil for [index]
-	method bool
+	name  string // property or method name
+	call  bool
+	args  []expr
+	index expr // non-nil for [index]
 }
 
 type expr interface{}
