@@ -47,8 +47,9 @@ vet: ## Run go vet over both modules.
 	cd hack && go vet ./...
 
 .PHONY: lint
-lint: golangci-lint ## Run golangci-lint.
+lint: golangci-lint ## Run golangci-lint on both modules (the root and hack/).
 	$(GOLANGCI_LINT) run ./...
+	cd hack && $(GOLANGCI_LINT) run ./...
 
 # The local AWS stack owns 127.0.0.1:4566, so the packages that start it run
 # one at a time (-p 1 in hack/, where the stack's and the end-to-end tests live).
