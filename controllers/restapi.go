@@ -284,7 +284,7 @@ func ensureMethod(ctx context.Context, s *scope, apiID, resourceID, validatorID 
 		if _, err := c.DeleteMethod(ctx, &apigateway.DeleteMethodInput{RestApiId: a, ResourceId: r, HttpMethod: aws.String(postMethod)}); err != nil {
 			return err
 		}
-		m, err = nil, nil
+		m = nil // deleted: put again below
 	}
 	if m == nil {
 		a, r := ids()

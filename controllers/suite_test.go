@@ -186,7 +186,9 @@ func startSuite() (stop func(), err error) {
 	go func() { done <- mgr.Start(ctx) }()
 	stops = append(stops, func() {
 		cancel()
-		<-done
+		if err := <-done; err != nil {
+			fmt.Fprintf(os.Stderr, "manager stopped with an error: %v\n", err)
+		}
 	})
 
 	k8s, err := client.New(cfg, client.Options{Scheme: scheme})
