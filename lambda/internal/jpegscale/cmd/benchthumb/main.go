@@ -82,7 +82,7 @@ func timeCmd(args []string) error {
 	out := fs.String("out", "", "directory for the thumbnails (for the PSNR step)")
 	fs.Float64Var(&decodeGap, "gap", decodeGap, "jpegscale path: minimum decoded size as a multiple of the thumbnail's")
 	gcEach := fs.Bool("gc", false, "collect garbage after each thumbnail, outside the timing (as a handler could after responding)")
-	fs.Parse(args)
+	_ = fs.Parse(args) // ExitOnError: Parse exits rather than return an error
 	var thumb func([]byte) ([]byte, int, int, int, error)
 	switch *path {
 	case "jpegscale":
@@ -237,7 +237,7 @@ func decodeFile(p string) (image.Image, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // opened for reading only
 	m, _, err := image.Decode(f)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %v", p, err)
@@ -274,7 +274,7 @@ func flatten(m image.Image) *image.RGBA {
 func methodsCmd(args []string) error {
 	fs := flag.NewFlagSet("methods", flag.ExitOnError)
 	iters := fs.Int("iters", 5, "runs per file and method; the median CPU time is reported")
-	fs.Parse(args)
+	_ = fs.Parse(args) // ExitOnError: Parse exits rather than return an error
 	type method struct {
 		name   string
 		gap    float64
