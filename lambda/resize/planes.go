@@ -21,10 +21,12 @@ import (
 // products far from int32 overflow.
 const weightBits = 14
 
-// kernel holds, for each output sample, the first input sample it reads and
-// taps weights (zero-padded to taps) that sum to 1<<weightBits.
+// kernel holds, for each output sample, the first input sample it reads, how
+// many it reads, and their weights (zero-padded to taps), which sum to
+// 1<<weightBits.
 type kernel struct {
 	start   []int
+	count   []int
 	weights []int32
 	taps    int
 }
@@ -50,7 +52,7 @@ func newKernel(n int, from, length float64, dst int) kernel {
 	scale := length / float64(dst)
 	support := 3 * max(scale, 1)
 	taps := int(math.Ceil(2*support)) + 1
-	k := kernel{start: make([]int, dst), weights: make([]int32, dst*taps), taps: taps}
+	k := kernel{start: make([]int, dst), count: make([]int, dst), weights: make([]int32, dst*taps), taps: taps}
 	fw := make([]float64, taps)
 	for i := 0; i < dst; i++ {
 		center := from + (float64(i)+0.5)*scale - 0.5
@@ -71,7 +73,7 @@ func newKernel(n int, from, length float64, dst int) kernel {
 		if sum == 0 {
 			fw[0], sum, hi = 1, 1, lo
 		}
-		k.start[i] = lo
+		k.start[i], k.count[i] = lo, hi-lo+1
 		w := k.weights[i*taps : (i+1)*taps]
 		var isum int32
 		for j := lo; j <= hi; j++ {
@@ -100,12 +102,13 @@ func clampU8(v int32) uint8 {
 // stride, pw x ph samples) to dw x dh, horizontally first into an
 // intermediate of only the rows the vertical pass reads.
 func resizePlane(pix []uint8, stride, pw, ph int, x0, y0, w, h float64, dw, dh int) []uint8 {
-	return resizeWith(pix, stride, pw, newKernel(pw, x0, w, dw), newKernel(ph, y0, h, dh), ph, dw, dh)
+	return resizeWith([][]uint8{pix}, stride, pw, newKernel(pw, x0, w, dw), newKernel(ph, y0, h, dh), ph, dw, dh)[0]
 }
 
-// resizeWith is resizePlane with the kernels given, so planes of the same
-// geometry (Y, Cb and Cr of a 4:4:4 image) share them.
-func resizeWith(pix []uint8, stride, pw int, kx, ky kernel, ph, dw, dh int) []uint8 {
+// resizeWith is resizePlane for planes of the same geometry (Y, Cb and Cr of
+// a 4:4:4 image), which share the kernels and, three at a time, the
+// horizontal pass's loads of them.
+func resizeWith(planes [][]uint8, stride, pw int, kx, ky kernel, ph, dw, dh int) [][]uint8 {
 	r0 := ky.start[0]
 	r1 := r0
 	for i, s := range ky.start {
@@ -120,23 +123,59 @@ func resizeWith(pix []uint8, stride, pw int, kx, ky kernel, ph, dw, dh int) []ui
 	}
 	r1 = min(r1, ph)
 
-	tmp := make([]uint8, (r1-r0)*dw)
-	for y := r0; y < r1; y++ {
-		row := pix[y*stride : y*stride+pw]
-		out := tmp[(y-r0)*dw : (y-r0+1)*dw]
-		for x := range out {
-			s := kx.start[x]
-			ws := kx.weights[x*kx.taps : (x+1)*kx.taps]
-			src := row[s:min(s+kx.taps, pw)]
-			ws = ws[:len(src)] // lets the compiler drop the bounds check below
-			var acc int32
-			for t, v := range src {
-				acc += int32(v) * ws[t]
+	tmps := make([][]uint8, len(planes))
+	for i := range tmps {
+		tmps[i] = make([]uint8, (r1-r0)*dw)
+	}
+	if len(planes) == 3 {
+		for y := r0; y < r1; y++ {
+			o := (y - r0) * dw
+			o0, o1, o2 := tmps[0][o:o+dw], tmps[1][o:o+dw], tmps[2][o:o+dw]
+			row0, row1, row2 := planes[0][y*stride:y*stride+pw], planes[1][y*stride:y*stride+pw], planes[2][y*stride:y*stride+pw]
+			for x := range o0 {
+				s, n := kx.start[x], kx.count[x]
+				ws := kx.weights[x*kx.taps : x*kx.taps+n]
+				a, b, c := row0[s:s+n], row1[s:s+n], row2[s:s+n]
+				a, b, c = a[:len(ws)], b[:len(ws)], c[:len(ws)] // no bounds checks below
+				var acc0, acc1, acc2 int32
+				for t, w := range ws {
+					acc0 += int32(a[t]) * w
+					acc1 += int32(b[t]) * w
+					acc2 += int32(c[t]) * w
+				}
+				o0[x], o1[x], o2[x] = clampU8(acc0), clampU8(acc1), clampU8(acc2)
 			}
-			out[x] = clampU8(acc)
+		}
+	} else {
+		for i, pix := range planes {
+			for y := r0; y < r1; y++ {
+				row := pix[y*stride : y*stride+pw]
+				out := tmps[i][(y-r0)*dw : (y-r0+1)*dw]
+				for x := range out {
+					s, n := kx.start[x], kx.count[x]
+					ws := kx.weights[x*kx.taps : x*kx.taps+n]
+					src := row[s : s+n]
+					src = src[:len(ws)] // no bounds check below
+					var acc int32
+					for t, w := range ws {
+						acc += int32(src[t]) * w
+					}
+					out[x] = clampU8(acc)
+				}
+			}
 		}
 	}
+	dsts := make([][]uint8, len(planes))
+	for i, tmp := range tmps {
+		dsts[i] = verticalPass(tmp, ky, r0, r1, dw, dh)
+	}
+	return dsts
+}
 
+// verticalPass filters the horizontally resampled rows r0..r1 of tmp into
+// the dw x dh output, accumulating whole rows so the inner loop is
+// sequential.
+func verticalPass(tmp []uint8, ky kernel, r0, r1, dw, dh int) []uint8 {
 	dst := make([]uint8, dw*dh)
 	acc := make([]int32, dw)
 	for y := 0; y < dh; y++ {
@@ -233,17 +272,23 @@ func resamplePlanes(img image.Image, p Plan, o int) image.Image {
 			return nil
 		}
 		lx, ly := newKernel(b.Dx(), float64(x0), float64(cw), p.Width), newKernel(b.Dy(), float64(y0), float64(ch), p.Height)
-		yp := resizeWith(src.Y, src.YStride, b.Dx(), lx, ly, b.Dy(), p.Width, p.Height)
-		cpw, cph := (b.Dx()+sx)>>sx, (b.Dy()+sy)>>sy
-		kx, ky := lx, ly
-		if sx != 0 {
-			kx = newKernel(cpw, float64(x0)/2, float64(cw)/2, p.Width)
+		var yp, cb, cr []uint8
+		if sx == 0 && sy == 0 && src.YStride == src.CStride {
+			out := resizeWith([][]uint8{src.Y, src.Cb, src.Cr}, src.YStride, b.Dx(), lx, ly, b.Dy(), p.Width, p.Height)
+			yp, cb, cr = out[0], out[1], out[2]
+		} else {
+			yp = resizeWith([][]uint8{src.Y}, src.YStride, b.Dx(), lx, ly, b.Dy(), p.Width, p.Height)[0]
+			cpw, cph := (b.Dx()+sx)>>sx, (b.Dy()+sy)>>sy
+			kx, ky := lx, ly
+			if sx != 0 {
+				kx = newKernel(cpw, float64(x0)/2, float64(cw)/2, p.Width)
+			}
+			if sy != 0 {
+				ky = newKernel(cph, float64(y0)/2, float64(ch)/2, p.Height)
+			}
+			out := resizeWith([][]uint8{src.Cb, src.Cr}, src.CStride, cpw, kx, ky, cph, p.Width, p.Height)
+			cb, cr = out[0], out[1]
 		}
-		if sy != 0 {
-			ky = newKernel(cph, float64(y0)/2, float64(ch)/2, p.Height)
-		}
-		cb := resizeWith(src.Cb, src.CStride, cpw, kx, ky, cph, p.Width, p.Height)
-		cr := resizeWith(src.Cr, src.CStride, cpw, kx, ky, cph, p.Width, p.Height)
 		yp, w, h := orientPlane(yp, p.Width, p.Height, o)
 		cb, _, _ = orientPlane(cb, p.Width, p.Height, o)
 		cr, _, _ = orientPlane(cr, p.Width, p.Height, o)
