@@ -14,7 +14,10 @@
 //     that still covers the size the thumbnail is resampled from: pixels that
 //     would be thrown away are never produced. GIFs yield their first frame.
 //  4. Resample with a Lanczos filter to the planned size (see Plan), crop for
-//     Cover, then apply the orientation to the small result.
+//     Cover, then apply the orientation to the small result. A JPEG's Y, Cb
+//     and Cr (or gray) planes are resampled as they are (planes.go) and
+//     handed to the JPEG encoder as YCbCr, with no RGB step; other images go
+//     through NRGBA and imaging.
 //  5. Encode as the source format, JPEG or PNG. Transparency is kept for PNG
 //     and flattened onto white for JPEG.
 //
