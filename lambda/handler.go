@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"runtime"
 	"strconv"
 	"time"
 
@@ -62,12 +61,10 @@ func (h *Handler) Handle(ctx context.Context, req Request) (Response, error) {
 		return Response{}, err
 	}
 
-	// The previous invocation's source bytes and decoded image are garbage
-	// that the collector has not reached yet. Collecting now, while the live
-	// heap is only the SDK clients (so marking is short), lets this decode
-	// reuse that memory instead of growing the heap to hold both: a large
-	// PNG's peak RSS is then one image's, not two.
-	runtime.GC()
+	// The previous invocation's source bytes and decoded image are still on
+	// the heap as garbage; without this the next decode grows the heap to
+	// hold both (see resize.Collect).
+	resize.Collect()
 
 	src, err := h.get(ctx, req)
 	if err != nil {

@@ -31,7 +31,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"syscall"
 	"time"
@@ -81,7 +80,7 @@ func timeCmd(args []string) error {
 	iters := fs.Int("iters", 5, "thumbnails per file; the median is reported")
 	out := fs.String("out", "", "directory for the thumbnails (for the PSNR step)")
 	fs.Float64Var(&decodeGap, "gap", decodeGap, "jpegscale path: minimum decoded size as a multiple of the thumbnail's")
-	gcEach := fs.Bool("gc", false, "collect garbage after each thumbnail, outside the timing (as a handler could after responding)")
+	gcEach := fs.Bool("gc", false, "run resize.Collect after each thumbnail, outside the timing, as the Lambda handler does before each invocation")
 	_ = fs.Parse(args) // ExitOnError: Parse exits rather than return an error
 	var thumb func([]byte) ([]byte, int, int, int, error)
 	switch *path {
@@ -117,7 +116,7 @@ func timeCmd(args []string) error {
 			ts = append(ts, float64(time.Since(t0).Microseconds())/1000)
 			cpu = append(cpu, float64((processCPU()-c0).Microseconds())/1000)
 			if *gcEach {
-				runtime.GC()
+				resize.Collect()
 			}
 		}
 		sort.Float64s(ts)
