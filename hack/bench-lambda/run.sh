@@ -9,8 +9,8 @@
 #   -p  Go path: "resize" (lambda/resize.Thumbnail, what the Lambda runs;
 #       the default) or "jpegscale" (jpegscale.Decode + imaging Lanczos +
 #       encode, the same steps without the Lambda's option handling)
-#   -g  run the Go garbage collector between thumbnails, outside the timing,
-#       as a handler can between invocations: the Go process's peak RSS is
+#   -g  run resize.Collect between thumbnails, outside the timing,
+#       as the Lambda handler does before each invocation: the Go peak RSS is
 #       then one thumbnail's, not one plus the previous one's garbage
 #
 # Each path runs in its own process per size class, so peak RSS (from
