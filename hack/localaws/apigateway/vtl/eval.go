@@ -734,6 +734,17 @@ func stringMethod(s, name string, args []any) (any, error) {
 		}
 		return argString(name, args, 0)
 	}
+	two := func() (string, string, error) {
+		if err := wantArgs(name, args, 2); err != nil {
+			return "", "", err
+		}
+		a, err := argString(name, args, 0)
+		if err != nil {
+			return "", "", err
+		}
+		b, err := argString(name, args, 1)
+		return a, b, err
+	}
 	switch name {
 	case "length":
 		return int64(javaLen(s)), wantArgs(name, args, 0)
@@ -805,27 +816,13 @@ func stringMethod(s, name string, args []any) (any, error) {
 		}
 		return javaSubstring(s, i, i+1)
 	case "replace":
-		if err := wantArgs(name, args, 2); err != nil {
-			return nil, err
-		}
-		a, err := argString(name, args, 0)
-		if err != nil {
-			return nil, err
-		}
-		b, err := argString(name, args, 1)
+		a, b, err := two()
 		if err != nil {
 			return nil, err
 		}
 		return strings.ReplaceAll(s, a, b), nil
 	case "replaceAll", "replaceFirst":
-		if err := wantArgs(name, args, 2); err != nil {
-			return nil, err
-		}
-		a, err := argString(name, args, 0)
-		if err != nil {
-			return nil, err
-		}
-		b, err := argString(name, args, 1)
+		a, b, err := two()
 		if err != nil {
 			return nil, err
 		}
