@@ -1,0 +1,151 @@
+package pngfast
+
+import (
+	"bytes"
+	"encoding/binary"
+	"go/build"
+	"hash/crc32"
+	"image"
+	"image/png"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// testFiles are PNGs to compare with image/png: Go's own test images (the
+// PNG suite's colour types, bit depths, interlacing and palettes, and
+// image/png's invalid files) and the photographs and renders that Debian's
+// wallpaper packages install, where present.
+func testFiles(t testing.TB) []string {
+	t.Helper()
+	dir := filepath.Join(build.Default.GOROOT, "src", "image", "png", "testdata")
+	files, err := filepath.Glob(filepath.Join(dir, "*.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	suite, err := filepath.Glob(filepath.Join(dir, "pngsuite", "*.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(suite) == 0 {
+		t.Fatalf("no PNG suite under %s", dir)
+	}
+	files = append(files, suite...)
+	if testing.Short() {
+		return files
+	}
+	for _, root := range []string{"/usr/share/wallpapers", "/usr/share/backgrounds"} {
+		_ = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+			if err == nil && !d.IsDir() && strings.HasSuffix(strings.ToLower(p), ".png") {
+				files = append(files, p)
+			}
+			return nil
+		})
+	}
+	return files
+}
+
+// same fails unless Decode and image/png's Decode agree on src: the same
+// image (type, bounds, stride, pixels, palette) or the same error.
+func same(t *testing.T, name string, src []byte) {
+	t.Helper()
+	wantCfg, wantErr := png.DecodeConfig(bytes.NewReader(src))
+	gotCfg, gotErr := DecodeConfig(bytes.NewReader(src))
+	if (gotErr == nil) != (wantErr == nil) || gotErr != nil && gotErr.Error() != wantErr.Error() || !reflect.DeepEqual(gotCfg, wantCfg) {
+		t.Fatalf("%s: config %+v, %v; image/png's %+v, %v", name, gotCfg, gotErr, wantCfg, wantErr)
+	}
+	// A corrupted header can ask for gigabytes, which both decoders would
+	// try to allocate.
+	if wantErr == nil && wantCfg.Width*wantCfg.Height > 1<<24 {
+		return
+	}
+	want, wantErr := png.Decode(bytes.NewReader(src))
+	got, gotErr := Decode(src)
+	if (gotErr == nil) != (wantErr == nil) || gotErr != nil && gotErr.Error() != wantErr.Error() {
+		t.Fatalf("%s: error %v, image/png's %v", name, gotErr, wantErr)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("%s: decoded %T %v differs from image/png's %T %v", name, got, boundsOf(got), want, boundsOf(want))
+	}
+}
+
+func boundsOf(m image.Image) any {
+	if m == nil {
+		return nil
+	}
+	return m.Bounds()
+}
+
+func TestMatchesImagePNG(t *testing.T) {
+	files := testFiles(t)
+	for _, f := range files {
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		same(t, f, src)
+	}
+	t.Logf("%d files", len(files))
+}
+
+// TestCorruptMatchesImagePNG truncates and corrupts the PNG suite's files:
+// errors (and the images of inputs that still decode) must match image/png's.
+func TestCorruptMatchesImagePNG(t *testing.T) {
+	dir := filepath.Join(build.Default.GOROOT, "src", "image", "png", "testdata", "pngsuite")
+	files, err := filepath.Glob(filepath.Join(dir, "*.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		step := max(1, len(src)/97)
+		for n := 0; n < len(src); n += step {
+			same(t, f+" truncated", src[:n])
+			bad := bytes.Clone(src)
+			bad[n] ^= 0x5a
+			same(t, f+" corrupted", bad)
+			// Chunk CRCs catch most corruption before the pixels are read;
+			// skipping them (as some encoders' broken files need) exercises
+			// inflate and the filters on damaged data.
+			same(t, f+" corrupted, CRCs fixed", fixCRCs(bad))
+		}
+	}
+}
+
+func FuzzDecode(f *testing.F) {
+	for _, p := range testFiles(f) {
+		if strings.Contains(p, "pngsuite") {
+			src, err := os.ReadFile(p)
+			if err != nil {
+				f.Fatal(err)
+			}
+			f.Add(src)
+		}
+	}
+	f.Fuzz(func(t *testing.T, src []byte) {
+		cfg, err := png.DecodeConfig(bytes.NewReader(src))
+		if err != nil || cfg.Width*cfg.Height > 1<<20 {
+			return
+		}
+		same(t, "input", src)
+	})
+}
+
+// fixCRCs rewrites every complete chunk's CRC to match its contents.
+func fixCRCs(src []byte) []byte {
+	for i := len(pngHeader); i+12 <= len(src); {
+		n := int(binary.BigEndian.Uint32(src[i:]))
+		if n < 0 || n > len(src)-i-12 {
+			break
+		}
+		binary.BigEndian.PutUint32(src[i+8+n:], crc32.ChecksumIEEE(src[i+4:i+8+n]))
+		i += 12 + n
+	}
+	return src
+}
