@@ -8,9 +8,10 @@ import (
 	"image/draw"
 	"image/gif"
 	_ "image/jpeg" // registers JPEG for header sniffing
-	"image/png"
+	_ "image/png"  // registers PNG for header sniffing
 
 	"github.com/resize-operator/resize-operator/lambda/internal/jpegscale"
+	"github.com/resize-operator/resize-operator/lambda/internal/pngfast"
 )
 
 // Source formats as named by the image package's registry.
@@ -77,7 +78,8 @@ func decode(key string, h header, src []byte, minW, minH int) (image.Image, int,
 	case formatJPEG:
 		img, denom, err = decodeJPEG(src, minW, minH)
 	case formatPNG:
-		img, err = png.Decode(bytes.NewReader(src))
+		// pngfast decodes exactly as image/png does, in less CPU time.
+		img, err = pngfast.Decode(src)
 	case formatGIF:
 		img, err = decodeGIFFirstFrame(src, h)
 	}
