@@ -533,15 +533,7 @@ func (d *decoder) readImagePass(r io.Reader, pass int, allocateOnly bool) (image
 				cdat[i] += p
 			}
 		case ftAverage:
-			// The first column has no column to the left of it, so it is a
-			// special case. We know that the first column exists because we
-			// check above that width != 0, and so len(cdat) != 0.
-			for i := 0; i < bytesPerPixel; i++ {
-				cdat[i] += pdat[i] / 2
-			}
-			for i := bytesPerPixel; i < len(cdat); i++ {
-				cdat[i] += uint8((int(cdat[i-bytesPerPixel]) + int(pdat[i])) / 2)
-			}
+			filterAverage(cdat, pdat, bytesPerPixel)
 		case ftPaeth:
 			filterPaeth(cdat, pdat, bytesPerPixel)
 		default:
