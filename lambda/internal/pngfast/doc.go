@@ -3,8 +3,9 @@
 // the thumbnail Lambda, where decoding was about 80% of a PNG thumbnail's
 // CPU time. Its Decode and DecodeConfig return the same images and the same
 // errors as image/png's for every input (Decode leaves corrupt input's error
-// to image/png); the tests compare the two on Go's PNG suite, corrupted and
-// truncated copies of it, installed wallpapers, and by fuzzing.
+// to image/png), and DecodeRows the same image's rows; the tests compare the
+// two on Go's PNG suite, corrupted and truncated copies of it, installed
+// wallpapers, and by fuzzing.
 //
 // What changed from image/png:
 //
@@ -18,6 +19,8 @@
 //   - The Average filter keeps the left pixel of 3- and 4-byte pixels in
 //     registers instead of reading it back from the row.
 //   - 8-bit RGB rows are expanded to RGBA with one 32-bit store per pixel.
+//   - DecodeRows hands the image over a row at a time, as it is inflated, so
+//     that a caller that only wants a reduced image never holds the full one.
 //   - Decode takes the encoded bytes, not an io.Reader, so that it can hand
 //     input it fails on to image/png.
 //   - The package does not register itself with image.RegisterFormat, so

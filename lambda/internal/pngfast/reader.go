@@ -122,6 +122,10 @@ type decoder struct {
 	// transparency, as opposed to palette transparency.
 	useTransparent bool
 	transparent    [6]byte
+
+	// rows, when set, receives the image row by row instead of as a whole
+	// (see DecodeRows).
+	rows func(y int, row image.Image)
 }
 
 // A FormatError reports that the input is not a valid PNG.
@@ -406,6 +410,16 @@ func (d *decoder) decode() (image.Image, error) {
 		return nil, FormatError("too much pixel data")
 	}
 
+	if d.rows != nil && d.interlace == itAdam7 {
+		// Interlaced rows are only complete once the last pass is merged.
+		sub := img.(interface {
+			SubImage(image.Rectangle) image.Image
+		})
+		for y := 0; y < d.height; y++ {
+			d.rows(y, sub.SubImage(image.Rect(0, y, d.width, y+1)))
+		}
+		return nil, nil
+	}
 	return img, nil
 }
 
@@ -436,62 +450,68 @@ func (d *decoder) readImagePass(r io.Reader, pass int, allocateOnly bool) (image
 			return nil, nil
 		}
 	}
+	// Streaming a non-interlaced image reuses one row's worth of pixels.
+	streaming := d.rows != nil && d.interlace == itNone && !allocateOnly
+	allocHeight := height
+	if streaming {
+		allocHeight = 1
+	}
 	switch d.cb {
 	case cbG1, cbG2, cbG4, cbG8:
 		bitsPerPixel = d.depth
 		if d.useTransparent {
-			nrgba = image.NewNRGBA(image.Rect(0, 0, width, height))
+			nrgba = image.NewNRGBA(image.Rect(0, 0, width, allocHeight))
 			img = nrgba
 		} else {
-			gray = image.NewGray(image.Rect(0, 0, width, height))
+			gray = image.NewGray(image.Rect(0, 0, width, allocHeight))
 			img = gray
 		}
 	case cbGA8:
 		bitsPerPixel = 16
-		nrgba = image.NewNRGBA(image.Rect(0, 0, width, height))
+		nrgba = image.NewNRGBA(image.Rect(0, 0, width, allocHeight))
 		img = nrgba
 	case cbTC8:
 		bitsPerPixel = 24
 		if d.useTransparent {
-			nrgba = image.NewNRGBA(image.Rect(0, 0, width, height))
+			nrgba = image.NewNRGBA(image.Rect(0, 0, width, allocHeight))
 			img = nrgba
 		} else {
-			rgba = image.NewRGBA(image.Rect(0, 0, width, height))
+			rgba = image.NewRGBA(image.Rect(0, 0, width, allocHeight))
 			img = rgba
 		}
 	case cbP1, cbP2, cbP4, cbP8:
 		bitsPerPixel = d.depth
-		paletted = image.NewPaletted(image.Rect(0, 0, width, height), d.palette)
+		paletted = image.NewPaletted(image.Rect(0, 0, width, allocHeight), d.palette)
 		img = paletted
 	case cbTCA8:
 		bitsPerPixel = 32
-		nrgba = image.NewNRGBA(image.Rect(0, 0, width, height))
+		nrgba = image.NewNRGBA(image.Rect(0, 0, width, allocHeight))
 		img = nrgba
 	case cbG16:
 		bitsPerPixel = 16
 		if d.useTransparent {
-			nrgba64 = image.NewNRGBA64(image.Rect(0, 0, width, height))
+			nrgba64 = image.NewNRGBA64(image.Rect(0, 0, width, allocHeight))
 			img = nrgba64
 		} else {
-			gray16 = image.NewGray16(image.Rect(0, 0, width, height))
+			gray16 = image.NewGray16(image.Rect(0, 0, width, allocHeight))
 			img = gray16
 		}
 	case cbGA16:
 		bitsPerPixel = 32
-		nrgba64 = image.NewNRGBA64(image.Rect(0, 0, width, height))
+		nrgba64 = image.NewNRGBA64(image.Rect(0, 0, width, allocHeight))
 		img = nrgba64
 	case cbTC16:
 		bitsPerPixel = 48
 		if d.useTransparent {
-			nrgba64 = image.NewNRGBA64(image.Rect(0, 0, width, height))
+			nrgba64 = image.NewNRGBA64(image.Rect(0, 0, width, allocHeight))
 			img = nrgba64
 		} else {
-			rgba64 = image.NewRGBA64(image.Rect(0, 0, width, height))
+			rgba64 = image.NewRGBA64(image.Rect(0, 0, width, allocHeight))
 			img = rgba64
 		}
 	case cbTCA16:
 		bitsPerPixel = 64
-		nrgba64 = image.NewNRGBA64(image.Rect(0, 0, width, height))
+		nrgba64 = image.NewNRGBA64(image.Rect(0, 0, width, allocHeight))
 		img = nrgba64
 	}
 	if allocateOnly {
@@ -538,6 +558,11 @@ func (d *decoder) readImagePass(r io.Reader, pass int, allocateOnly bool) (image
 			filterPaeth(cdat, pdat, bytesPerPixel)
 		default:
 			return nil, FormatError("bad filter type")
+		}
+
+		if streaming {
+			atRow(img, y)
+			pixOffset = 0
 		}
 
 		// Convert from bytes to colors.
@@ -770,11 +795,39 @@ func (d *decoder) readImagePass(r io.Reader, pass int, allocateOnly bool) (image
 			}
 		}
 
+		if streaming {
+			d.rows(y, img)
+		}
+
 		// The current row for y is the previous row for y+1.
 		pr, cr = cr, pr
 	}
 
+	if streaming {
+		return nil, nil
+	}
 	return img, nil
+}
+
+// atRow moves a one-row image allocated by readImagePass to row y, so that
+// the conversion code addresses its pixels with the image's own y.
+func atRow(img image.Image, y int) {
+	switch m := img.(type) {
+	case *image.Gray:
+		m.Rect.Min.Y, m.Rect.Max.Y = y, y+1
+	case *image.RGBA:
+		m.Rect.Min.Y, m.Rect.Max.Y = y, y+1
+	case *image.NRGBA:
+		m.Rect.Min.Y, m.Rect.Max.Y = y, y+1
+	case *image.Paletted:
+		m.Rect.Min.Y, m.Rect.Max.Y = y, y+1
+	case *image.Gray16:
+		m.Rect.Min.Y, m.Rect.Max.Y = y, y+1
+	case *image.RGBA64:
+		m.Rect.Min.Y, m.Rect.Max.Y = y, y+1
+	case *image.NRGBA64:
+		m.Rect.Min.Y, m.Rect.Max.Y = y, y+1
+	}
 }
 
 // mergePassInto merges a single pass into a full sized image.
@@ -972,11 +1025,35 @@ func Decode(src []byte) (image.Image, error) {
 	return png.Decode(bytes.NewReader(src))
 }
 
+// DecodeRows decodes the PNG image in src and calls fn with each of its rows
+// in order, top to bottom, as a one-row image (bounds (0, y)-(width, y+1)) of
+// the type Decode would return. Non-interlaced images are never held whole:
+// a row's pixels are only valid during the call, and the row image is reused
+// for the next one. An interlaced image is decoded whole first.
+//
+// fn may be called for rows before an error is found further on, so a caller
+// must discard what it made from them when DecodeRows returns an error. Errors
+// are image/png's, as for Decode.
+func DecodeRows(src []byte, fn func(y int, row image.Image)) error {
+	if _, err := decodeWith(bytes.NewReader(src), fn); err != nil {
+		if _, pngErr := png.Decode(bytes.NewReader(src)); pngErr != nil {
+			return pngErr
+		}
+		return err
+	}
+	return nil
+}
+
 // decode is image/png's Decode.
 func decode(r io.Reader) (image.Image, error) {
+	return decodeWith(r, nil)
+}
+
+func decodeWith(r io.Reader, rows func(y int, row image.Image)) (image.Image, error) {
 	d := &decoder{
-		r:   r,
-		crc: crc32.NewIEEE(),
+		r:    r,
+		crc:  crc32.NewIEEE(),
+		rows: rows,
 	}
 	if err := d.checkHeader(); err != nil {
 		if err == io.EOF {

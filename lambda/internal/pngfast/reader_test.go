@@ -3,14 +3,17 @@ package pngfast
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"go/build"
 	"hash/crc32"
 	"image"
+	"image/color"
 	"image/png"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -70,6 +73,92 @@ func same(t *testing.T, name string, src []byte) {
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("%s: decoded %T %v differs from image/png's %T %v", name, got, boundsOf(got), want, boundsOf(want))
 	}
+	rows, rowsErr := assembleRows(src)
+	if (rowsErr == nil) != (wantErr == nil) || rowsErr != nil && rowsErr.Error() != wantErr.Error() {
+		t.Fatalf("%s: DecodeRows error %v, image/png's %v", name, rowsErr, wantErr)
+	}
+	if wantErr == nil && !reflect.DeepEqual(rows, want) {
+		t.Fatalf("%s: DecodeRows' rows make %T %v, not image/png's %T %v", name, rows, boundsOf(rows), want, boundsOf(want))
+	}
+}
+
+// assembleRows puts the rows DecodeRows delivers back together into an image
+// of their type, checking that they arrive in order with one-row bounds.
+func assembleRows(src []byte) (image.Image, error) {
+	var (
+		first   image.Image
+		pix     []uint8
+		palette color.Palette
+		next    int
+		bad     error
+	)
+	err := DecodeRows(src, func(y int, row image.Image) {
+		if bad != nil {
+			return
+		}
+		if y != next || row.Bounds().Min.Y != y || row.Bounds().Dy() != 1 || row.Bounds().Min.X != 0 {
+			bad = fmt.Errorf("row %d has bounds %v, want row %d", y, row.Bounds(), next)
+			return
+		}
+		next++
+		if first == nil {
+			first = row
+		}
+		rowPix, stride := pixOf(row)
+		pix = append(pix, rowPix[:stride]...)
+		if p, ok := row.(*image.Paletted); ok {
+			palette = p.Palette
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	if bad != nil {
+		return nil, bad
+	}
+	if first == nil {
+		return nil, fmt.Errorf("no rows")
+	}
+	_, stride := pixOf(first)
+	pix, r := slices.Clip(pix), image.Rect(0, 0, first.Bounds().Dx(), next)
+	switch first.(type) {
+	case *image.Gray:
+		return &image.Gray{Pix: pix, Stride: stride, Rect: r}, nil
+	case *image.RGBA:
+		return &image.RGBA{Pix: pix, Stride: stride, Rect: r}, nil
+	case *image.NRGBA:
+		return &image.NRGBA{Pix: pix, Stride: stride, Rect: r}, nil
+	case *image.Paletted:
+		return &image.Paletted{Pix: pix, Stride: stride, Rect: r, Palette: palette}, nil
+	case *image.Gray16:
+		return &image.Gray16{Pix: pix, Stride: stride, Rect: r}, nil
+	case *image.RGBA64:
+		return &image.RGBA64{Pix: pix, Stride: stride, Rect: r}, nil
+	case *image.NRGBA64:
+		return &image.NRGBA64{Pix: pix, Stride: stride, Rect: r}, nil
+	}
+	return nil, fmt.Errorf("row of type %T", first)
+}
+
+// pixOf is an image's pixel bytes from its first pixel, and its stride.
+func pixOf(m image.Image) ([]uint8, int) {
+	switch m := m.(type) {
+	case *image.Gray:
+		return m.Pix[m.PixOffset(m.Rect.Min.X, m.Rect.Min.Y):], m.Stride
+	case *image.RGBA:
+		return m.Pix[m.PixOffset(m.Rect.Min.X, m.Rect.Min.Y):], m.Stride
+	case *image.NRGBA:
+		return m.Pix[m.PixOffset(m.Rect.Min.X, m.Rect.Min.Y):], m.Stride
+	case *image.Paletted:
+		return m.Pix[m.PixOffset(m.Rect.Min.X, m.Rect.Min.Y):], m.Stride
+	case *image.Gray16:
+		return m.Pix[m.PixOffset(m.Rect.Min.X, m.Rect.Min.Y):], m.Stride
+	case *image.RGBA64:
+		return m.Pix[m.PixOffset(m.Rect.Min.X, m.Rect.Min.Y):], m.Stride
+	case *image.NRGBA64:
+		return m.Pix[m.PixOffset(m.Rect.Min.X, m.Rect.Min.Y):], m.Stride
+	}
+	return nil, 0
 }
 
 func boundsOf(m image.Image) any {
