@@ -51,3 +51,8 @@ func roundDiv(n, d int64) int64 { return (2*n + d) / (2 * d) }
 func (p Plan) transposed() Plan {
 	return Plan{p.ScaledHeight, p.ScaledWidth, p.Height, p.Width}
 }
+
+// cropped is the plan for an image that is already the Cover crop's region.
+func (p Plan) cropped() Plan {
+	return Plan{p.Width, p.Height, p.Width, p.Height}
+}

@@ -247,12 +247,8 @@ func resamplePlanes(img image.Image, p Plan, o int) image.Image {
 		return nil
 	}
 	// The Cover crop, in whole source pixels as resample takes it.
-	cw, ch := b.Dx(), b.Dy()
-	if p.Width != p.ScaledWidth || p.Height != p.ScaledHeight {
-		cw = clamp(int(roundDiv(int64(b.Dx())*int64(p.Width), int64(p.ScaledWidth))), 1, b.Dx())
-		ch = clamp(int(roundDiv(int64(b.Dy())*int64(p.Height), int64(p.ScaledHeight))), 1, b.Dy())
-	}
-	x0, y0 := (b.Dx()-cw)/2, (b.Dy()-ch)/2
+	crop := cropRegion(b, p)
+	x0, y0, cw, ch := crop.Min.X, crop.Min.Y, crop.Dx(), crop.Dy()
 	switch src := img.(type) {
 	case *image.Gray:
 		pl := resizePlane(src.Pix, src.Stride, b.Dx(), b.Dy(), float64(x0), float64(y0), float64(cw), float64(ch), p.Width, p.Height)

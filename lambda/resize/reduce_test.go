@@ -1,8 +1,15 @@
 package resize
 
 import (
+	"bytes"
+	"go/build"
 	"image"
 	"image/color"
+	"image/color/palette"
+	"image/draw"
+	"image/png"
+	"os"
+	"path/filepath"
 	"testing"
 )
 
@@ -40,14 +47,23 @@ func TestBoxReduce(t *testing.T) {
 	}
 	rgba := image.NewRGBA(full.Bounds())
 	gray := image.NewGray(full.Bounds())
+	gray16 := image.NewGray16(full.Bounds())
+	cmyk := image.NewCMYK(full.Bounds())
+	pal := image.NewPaletted(full.Bounds(), palette.WebSafe)
 	for y := 0; y < 67; y++ {
 		for x := 0; x < 101; x++ {
 			rgba.Set(x, y, full.At(x, y))
 			gray.Set(x, y, full.At(x, y))
+			gray16.Set(x, y, full.At(x, y))
+			cmyk.Set(x, y, full.At(x, y))
+			pal.Set(x, y, full.At(x, y))
 		}
 	}
 	sub := full.SubImage(image.Rect(7, 5, 90, 60)) // offsets and odd sizes
-	for name, img := range map[string]image.Image{"NRGBA": full, "RGBA": rgba, "Gray": gray, "NRGBA sub-image": sub} {
+	for name, img := range map[string]image.Image{
+		"NRGBA": full, "RGBA": rgba, "Gray": gray, "NRGBA sub-image": sub,
+		"Gray16": gray16, "CMYK": cmyk, "Paletted": pal,
+	} {
 		b := img.Bounds()
 		got := boxReduce(img, 8, 5) // factors 101/16=6, 67/10=6 (sub: 83/16=5, 55/10=5)
 		fx, fy := b.Dx()/16, b.Dy()/10
@@ -71,6 +87,90 @@ func TestBoxReduce(t *testing.T) {
 	}
 }
 
+// TestReducePNGRowsMatchesWhole: reducing rows as the PNG decoder streams
+// them gives exactly what reducing the whole decoded image gives, for each
+// PNG colour type, interlaced or not, and for Cover crops.
+func TestReducePNGRowsMatchesWhole(t *testing.T) {
+	base := noise(613, 411)
+	for i := 3; i < len(base.Pix); i += 28 {
+		base.Pix[i] = uint8(i * 7)
+	}
+	opaque := image.NewRGBA(base.Bounds())
+	gray := image.NewGray(base.Bounds())
+	pal := image.NewPaletted(base.Bounds(), palette.Plan9)
+	draw.Draw(opaque, opaque.Bounds(), base, image.Point{}, draw.Src)
+	for i := 3; i < len(opaque.Pix); i += 4 {
+		opaque.Pix[i] = 0xff
+	}
+	draw.Draw(gray, gray.Bounds(), opaque, image.Point{}, draw.Src)
+	draw.Draw(pal, pal.Bounds(), opaque, image.Point{}, draw.Src)
+	sources := map[string][]byte{
+		"RGBA":       encPNG(t, base),
+		"RGB":        encPNG(t, opaque),
+		"gray":       encPNG(t, gray),
+		"paletted":   encPNG(t, pal),
+		"interlaced": readTestFile(t, filepath.Join(build.Default.GOROOT, "src/image/png/testdata/benchRGB-interlace.png")),
+		"16-bit":     readTestFile(t, filepath.Join(build.Default.GOROOT, "src/image/png/testdata/pngsuite/basn6a16.png")),
+	}
+	for name, src := range sources {
+		h, err := readHeader(name, src, 1<<30)
+		if err != nil {
+			t.Fatal(err)
+		}
+		whole, err := png.Decode(bytes.NewReader(src))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, box := range []struct {
+			w, h int
+			fit  Fit
+		}{{50, 50, FitInside}, {40, 90, FitCover}, {7, 200, FitFill}, {1, 1, FitInside}, {600, 600, FitInside}} {
+			p := PlanSize(h.width, h.height, box.w, box.h, box.fit)
+			got, err := decodePNGReduced(src, h, p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			region := cropRegion(whole.Bounds(), p)
+			want := boxReduce(whole.(interface {
+				SubImage(image.Rectangle) image.Image
+			}).SubImage(region), p.Width, p.Height)
+			if !samePixels(got, want) {
+				t.Errorf("%s, %dx%d %s: streamed reduction %T %v differs from the whole image's %T %v",
+					name, box.w, box.h, box.fit, got, got.Bounds(), want, want.Bounds())
+			}
+		}
+	}
+}
+
+// samePixels: the same size and the same colours (types may differ where a
+// paletted source was reduced to NRGBA).
+func samePixels(a, b image.Image) bool {
+	if a.Bounds().Size() != b.Bounds().Size() {
+		return false
+	}
+	for y := 0; y < a.Bounds().Dy(); y++ {
+		for x := 0; x < a.Bounds().Dx(); x++ {
+			ca := color.NRGBAModel.Convert(a.At(a.Bounds().Min.X+x, a.Bounds().Min.Y+y))
+			cb := color.NRGBAModel.Convert(b.At(b.Bounds().Min.X+x, b.Bounds().Min.Y+y))
+			if ca != cb {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// TestReduceSumsDoNotOverflow: a block of 2^25 white gray pixels (a 1-pixel
+// thumbnail of a large source) sums past 32 bits.
+func TestReduceSumsDoNotOverflow(t *testing.T) {
+	const n = 1 << 25
+	sums := make([]uint64, 1)
+	sumPlain1(sums, bytes.Repeat([]byte{255}, n), n)
+	if sums[0] != 255*n {
+		t.Errorf("sum of %d pixels of 255 = %d, want %d", n, sums[0], 255*n)
+	}
+}
+
 // TestBoxReduceTransparentEdge: transparent black next to opaque red averages
 // to half-transparent red, not dark red.
 func TestBoxReduceTransparentEdge(t *testing.T) {
@@ -91,8 +191,13 @@ func TestBoxReduceKeepsSmall(t *testing.T) {
 	if got := boxReduce(img, 200, 200); got != image.Image(img) {
 		t.Error("an image less than twice the target was reduced")
 	}
-	pal := image.NewPaletted(image.Rect(0, 0, 2000, 2000), color.Palette{color.Black})
-	if got := boxReduce(pal, 10, 10); got != image.Image(pal) {
-		t.Error("a paletted image took a path it has none for")
+}
+
+func readTestFile(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
 	}
+	return b
 }

@@ -55,16 +55,16 @@ func Thumbnail(key string, src []byte, opts Options) (*Result, error) {
 		stored = plan.transposed()
 	}
 
-	img, denom, err := decode(key, h, src, decodeMin(stored.ScaledWidth), decodeMin(stored.ScaledHeight))
+	d, err := decode(key, h, src, stored)
 	if err != nil {
 		return nil, err
 	}
 	format := outputFormat(opts.Format, h.format)
 	var out encoded
-	if planes := resamplePlanes(img, stored, h.orientation); planes != nil {
+	if planes := resamplePlanes(d.img, d.plan, h.orientation); planes != nil {
 		out, err = encodePlanes(planes, format, opts.Quality)
 	} else {
-		out, err = encode(orient(resample(img, stored), h.orientation), format, opts.Quality, img)
+		out, err = encode(orient(resample(d.img, d.plan), h.orientation), format, opts.Quality, d.img)
 	}
 	if err != nil {
 		return nil, newError(key, ReasonCorrupt, err, "cannot encode the thumbnail")
@@ -78,7 +78,7 @@ func Thumbnail(key string, src []byte, opts Options) (*Result, error) {
 		SourceWidth:  dispW,
 		SourceHeight: dispH,
 		Orientation:  h.orientation,
-		DecodeScale:  denom,
+		DecodeScale:  d.denom,
 	}, nil
 }
 
@@ -97,18 +97,26 @@ func decodeMin(n int) int { return int(math.Ceil(float64(n) * decodeGap)) }
 // source's size) to the plan's size: for Cover it first takes the centre
 // region that the crop keeps, so the filter never works on discarded pixels.
 func resample(img image.Image, p Plan) *image.NRGBA {
-	b := img.Bounds()
-	if p.Width != p.ScaledWidth || p.Height != p.ScaledHeight {
-		cw := clamp(int(roundDiv(int64(b.Dx())*int64(p.Width), int64(p.ScaledWidth))), 1, b.Dx())
-		ch := clamp(int(roundDiv(int64(b.Dy())*int64(p.Height), int64(p.ScaledHeight))), 1, b.Dy())
-		x0 := b.Min.X + (b.Dx()-cw)/2
-		y0 := b.Min.Y + (b.Dy()-ch)/2
-		img = subImage(img, image.Rect(x0, y0, x0+cw, y0+ch))
+	if r := cropRegion(img.Bounds(), p); r != img.Bounds() {
+		img = subImage(img, r)
 	}
 	img = boxReduce(img, p.Width, p.Height)
 	// Lanczos (a = 3): the sharpest of imaging's filters without ringing
 	// artefacts that show at thumbnail size.
 	return imaging.Resize(img, p.Width, p.Height, imaging.Lanczos)
+}
+
+// cropRegion is the part of an image with bounds b that the plan's Cover crop
+// keeps: the centre, in whole pixels, with the thumbnail's aspect ratio.
+func cropRegion(b image.Rectangle, p Plan) image.Rectangle {
+	if p.Width == p.ScaledWidth && p.Height == p.ScaledHeight {
+		return b
+	}
+	cw := clamp(int(roundDiv(int64(b.Dx())*int64(p.Width), int64(p.ScaledWidth))), 1, b.Dx())
+	ch := clamp(int(roundDiv(int64(b.Dy())*int64(p.Height), int64(p.ScaledHeight))), 1, b.Dy())
+	x0 := b.Min.X + (b.Dx()-cw)/2
+	y0 := b.Min.Y + (b.Dy()-ch)/2
+	return image.Rect(x0, y0, x0+cw, y0+ch)
 }
 
 // subImage views a region without copying; every decoder's image type has
