@@ -1,5 +1,5 @@
-// Package pngfast is a copy of the Go standard library's image/png decoder
-// (go1.26, reader.go and paeth.go; the encoder is left out) made faster for
+// Package pngfast is a copy of the Go standard library's image/png
+// (go1.26: reader.go, writer.go and paeth.go) made faster for
 // the thumbnail Lambda, where decoding was about 80% of a PNG thumbnail's
 // CPU time. Its Decode and DecodeConfig return the same images and the same
 // errors as image/png's for every input (Decode leaves corrupt input's error
@@ -23,6 +23,10 @@
 //     that a caller that only wants a reduced image never holds the full one.
 //   - Decode takes the encoded bytes, not an io.Reader, so that it can hand
 //     input it fails on to image/png.
+//   - Encode compresses with klauspost's zlib writer: at the same level it
+//     takes a fifth of compress/zlib's time on a photo thumbnail (1.7 ms
+//     instead of 8.7 ms for 200x113 RGB) for a file 4% larger. Its output
+//     decodes to what image/png's encoding of the same image decodes to.
 //   - The package does not register itself with image.RegisterFormat, so
 //     image.Decode keeps using image/png.
 //
