@@ -9,11 +9,16 @@ import (
 // 3.2.5) into buf until the block ends or the decode area is full.
 //
 // The loop keeps the bit buffer and positions in locals, which the compiler
-// keeps in registers, and refills the bit buffer once per iteration: 56 bits
-// cover the longest literal/length code with its extra bits and the longest
-// distance code with its extra bits (15+5+15+13 = 48), so a match never
-// waits for input. Literals are the common case in image data; up to three
-// are decoded per refill while their codes are short enough.
+// keeps in registers as long as the loop calls no function (Go's calling
+// convention saves no registers across a call), so the refill and the match
+// copy are written out in place. The bit buffer holds at least 56 bits after
+// a refill, which covers a whole match: the longest literal/length code
+// with its extra bits and the longest distance code with its extra bits
+// take 15+5+15+13 = 48 bits.
+//
+// The next symbol's table entry is looked up before the work on the current
+// one is finished, so that the load overlaps that work: before a match's
+// copy, and before the refill after a run of literals.
 func (r *Reader) decodeHuffman() error {
 	var (
 		src    = r.src
@@ -24,19 +29,22 @@ func (r *Reader) decodeHuffman() error {
 		nb     = r.nbits
 		pos    = r.pos
 		wpos   = r.wpos
-		ok     = true
+		ok     bool
 		// problem says what is wrong with invalid input.
 		problem string
 	)
+	if b, nb, pos, ok = refill(src, b, nb, pos); !ok {
+		return io.ErrUnexpectedEOF
+	}
+	entry := litlen[b&(1<<litlenTableBits-1)]
+
 	for wpos < fillLimit {
-		if b, nb, pos, ok = refill(src, b, nb, pos); !ok {
-			break
-		}
-		entry := litlen[b&(1<<litlenTableBits-1)]
+		// Here the bit buffer holds at least 56 bits and entry is the next
+		// symbol's main-table entry.
 		if entry&entryLiteral != 0 {
-			// After a refill there are at least 56 bits: room for three
-			// literal codes, and the fourth entry's lookup uses 11 bits
-			// that are all present.
+			// A literal in the main table has a code of at most 11 bits,
+			// so after three of them 23 bits are left: enough to look up
+			// the next entry before the refill.
 			n := uint(entry & entryConsumeMask)
 			b >>= n
 			nb -= n
@@ -56,13 +64,19 @@ func (r *Reader) decodeHuffman() error {
 					nb -= n
 					out[wpos] = byte(entry >> entryValueShift)
 					wpos++
-					continue
+					entry = litlen[b&(1<<litlenTableBits-1)]
 				}
 			}
-			// The entry is still valid after a refill, which only adds bits
-			// above the ones it was looked up with.
-			if b, nb, pos, ok = refill(src, b, nb, pos); !ok {
+			// A refill only adds bits above those entry was looked up with.
+			if pos <= len(src)-8 {
+				b |= binary.LittleEndian.Uint64(src[pos:]) << (nb & 63)
+				pos += int((63 - nb) >> 3)
+				nb |= 56
+			} else if b, nb, pos, ok = refillSlow(src, b, nb, pos); !ok {
 				break
+			}
+			if entry&entryLiteral != 0 {
+				continue
 			}
 		}
 
@@ -72,14 +86,23 @@ func (r *Reader) decodeHuffman() error {
 				nb -= litlenTableBits
 				subBits := entry >> 8 & entryLengthMask
 				entry = litlen[(entry>>entryValueShift+uint32(b)&(1<<subBits-1))&(litlenTableSize-1)]
-				if entry&entryLiteral != 0 {
-					n := uint(entry & entryConsumeMask)
-					b >>= n
-					nb -= n
-					out[wpos] = byte(entry >> entryValueShift)
-					wpos++
-					continue
+			}
+			if entry&entryLiteral != 0 {
+				// A literal with a long code, from a subtable.
+				n := uint(entry & entryConsumeMask)
+				b >>= n
+				nb -= n
+				out[wpos] = byte(entry >> entryValueShift)
+				wpos++
+				if pos <= len(src)-8 {
+					b |= binary.LittleEndian.Uint64(src[pos:]) << (nb & 63)
+					pos += int((63 - nb) >> 3)
+					nb |= 56
+				} else if b, nb, pos, ok = refillSlow(src, b, nb, pos); !ok {
+					break
 				}
+				entry = litlen[b&(1<<litlenTableBits-1)]
+				continue
 			}
 			if entry&entryEndOfBlock != 0 {
 				n := uint(entry & entryConsumeMask)
@@ -92,9 +115,10 @@ func (r *Reader) decodeHuffman() error {
 				problem = problemInvalidSymbol
 				break
 			}
+			// A length with a long code, from a subtable.
 		}
 
-		// A length: its base, plus the extra bits that follow its code.
+		// A length: its base, plus the extra bits after its code.
 		saved := b
 		n := uint(entry & entryConsumeMask)
 		b >>= n
@@ -120,13 +144,50 @@ func (r *Reader) decodeHuffman() error {
 		nb -= n
 		distance := int(entry>>entryValueShift) + int(saved&(1<<n-1)>>(entry>>8&entryLengthMask))
 
-		// Without a preset dictionary, buf[:wpos] is all the output there is
-		// or, once the window has slid, at least a full window of it.
+		// Without a preset dictionary, buf[:wpos] is all the output
+		// there is or, once the window has slid, a full window of it.
 		if distance > wpos {
 			problem = problemDistanceTooFar
 			break
 		}
-		copyMatch(out, wpos, distance, length)
+
+		if pos <= len(src)-8 {
+			b |= binary.LittleEndian.Uint64(src[pos:]) << (nb & 63)
+			pos += int((63 - nb) >> 3)
+			nb |= 56
+		} else if b, nb, pos, ok = refillSlow(src, b, nb, pos); !ok {
+			break
+		}
+		entry = litlen[b&(1<<litlenTableBits-1)]
+
+		// Copy the match, RFC 1951 section 3.2.3: where the distance is
+		// shorter than the length, the copy repeats the bytes it has
+		// just written. The word-at-a-time copies may store up to
+		// copyOverrun bytes past the match, which later output
+		// overwrites.
+		start := wpos - distance
+		switch {
+		case distance >= 8:
+			// Each 8-byte step reads only bytes written before it. Most
+			// matches are short: copy 16 bytes before testing the length.
+			to, from := out[wpos:wpos+16], out[start:start+16]
+			binary.LittleEndian.PutUint64(to, binary.LittleEndian.Uint64(from))
+			binary.LittleEndian.PutUint64(to[8:], binary.LittleEndian.Uint64(from[8:]))
+			for i := 16; i < length; i += 16 {
+				to, from := out[wpos+i:wpos+i+16], out[start+i:start+i+16]
+				binary.LittleEndian.PutUint64(to, binary.LittleEndian.Uint64(from))
+				binary.LittleEndian.PutUint64(to[8:], binary.LittleEndian.Uint64(from[8:]))
+			}
+		case distance == 1:
+			v := uint64(out[start]) * 0x0101010101010101
+			for i := 0; i < length; i += 8 {
+				binary.LittleEndian.PutUint64(out[wpos+i:], v)
+			}
+		default:
+			for i := range length {
+				out[wpos+i] = out[start+i]
+			}
+		}
 		wpos += length
 	}
 	r.bitbuf, r.nbits, r.pos, r.wpos = b, nb, pos, wpos
@@ -137,28 +198,4 @@ func (r *Reader) decodeHuffman() error {
 		return r.corrupt(problem)
 	}
 	return nil
-}
-
-// copyMatch copies length bytes from distance bytes back to out[at:], RFC
-// 1951 section 3.2.3: when the distance is shorter than the length, the copy
-// repeats the bytes it has just written. It may store up to copyOverrun bytes
-// past the match; they are overwritten before anything reads them.
-func copyMatch(out []byte, at, distance, length int) {
-	from := at - distance
-	switch {
-	case distance >= 8:
-		// Each 8-byte step reads only bytes written before it.
-		for i := 0; i < length; i += 8 {
-			binary.LittleEndian.PutUint64(out[at+i:], binary.LittleEndian.Uint64(out[from+i:]))
-		}
-	case distance == 1:
-		v := uint64(out[from]) * 0x0101010101010101
-		for i := 0; i < length; i += 8 {
-			binary.LittleEndian.PutUint64(out[at+i:], v)
-		}
-	default:
-		for i := range length {
-			out[at+i] = out[from+i]
-		}
-	}
 }
