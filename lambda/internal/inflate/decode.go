@@ -23,8 +23,7 @@ func (r *Reader) decodeHuffman() error {
 	var (
 		src    = r.src
 		out    = r.buf[:bufSize]
-		litlen = r.litlen
-		dist   = r.dist
+		tables = r.tables
 		b      = r.bitbuf
 		nb     = r.nbits
 		pos    = r.pos
@@ -36,9 +35,11 @@ func (r *Reader) decodeHuffman() error {
 	if b, nb, pos, ok = refill(src, b, nb, pos); !ok {
 		return io.ErrUnexpectedEOF
 	}
-	entry := litlen[b&(1<<litlenTableBits-1)]
+	entry := tables.litlen[b&(1<<litlenTableBits-1)]
 
-	for wpos < fillLimit {
+	// (Compared as unsigned, wpos is known not to be negative, which spares
+	// the first literal's store a bounds check.)
+	for uint(wpos) < fillLimit {
 		// Here the bit buffer holds at least 56 bits and entry is the next
 		// symbol's main-table entry.
 		if entry&entryLiteral != 0 {
@@ -50,21 +51,21 @@ func (r *Reader) decodeHuffman() error {
 			nb -= n
 			out[wpos] = byte(entry >> entryValueShift)
 			wpos++
-			entry = litlen[b&(1<<litlenTableBits-1)]
+			entry = tables.litlen[b&(1<<litlenTableBits-1)]
 			if entry&entryLiteral != 0 {
 				n := uint(entry & entryConsumeMask)
 				b >>= n
 				nb -= n
 				out[wpos] = byte(entry >> entryValueShift)
 				wpos++
-				entry = litlen[b&(1<<litlenTableBits-1)]
+				entry = tables.litlen[b&(1<<litlenTableBits-1)]
 				if entry&entryLiteral != 0 {
 					n := uint(entry & entryConsumeMask)
 					b >>= n
 					nb -= n
 					out[wpos] = byte(entry >> entryValueShift)
 					wpos++
-					entry = litlen[b&(1<<litlenTableBits-1)]
+					entry = tables.litlen[b&(1<<litlenTableBits-1)]
 				}
 			}
 			// A refill only adds bits above those entry was looked up with.
@@ -85,7 +86,7 @@ func (r *Reader) decodeHuffman() error {
 				b >>= litlenTableBits
 				nb -= litlenTableBits
 				subBits := entry >> 8 & entryLengthMask
-				entry = litlen[(entry>>entryValueShift+uint32(b)&(1<<subBits-1))&(litlenTableSize-1)]
+				entry = tables.litlen[(entry>>entryValueShift+uint32(b)&(1<<subBits-1))&(litlenTableSize-1)]
 			}
 			if entry&entryLiteral != 0 {
 				// A literal with a long code, from a subtable.
@@ -101,7 +102,7 @@ func (r *Reader) decodeHuffman() error {
 				} else if b, nb, pos, ok = refillSlow(src, b, nb, pos); !ok {
 					break
 				}
-				entry = litlen[b&(1<<litlenTableBits-1)]
+				entry = tables.litlen[b&(1<<litlenTableBits-1)]
 				continue
 			}
 			if entry&entryEndOfBlock != 0 {
@@ -125,13 +126,13 @@ func (r *Reader) decodeHuffman() error {
 		nb -= n
 		length := int(entry>>entryValueShift) + int(saved&(1<<n-1)>>(entry>>8&entryLengthMask))
 
-		entry = dist[b&(1<<distTableBits-1)]
+		entry = tables.dist[b&(1<<distTableBits-1)]
 		if entry&entryExceptional != 0 {
 			if entry&entryLink != 0 {
 				b >>= distTableBits
 				nb -= distTableBits
 				subBits := entry >> 8 & entryLengthMask
-				entry = dist[(entry>>entryValueShift+uint32(b)&(1<<subBits-1))&(distTableSize-1)]
+				entry = tables.dist[(entry>>entryValueShift+uint32(b)&(1<<subBits-1))&(distTableSize-1)]
 			}
 			if entry&entryExceptional != 0 {
 				problem = problemInvalidSymbol
@@ -158,7 +159,7 @@ func (r *Reader) decodeHuffman() error {
 		} else if b, nb, pos, ok = refillSlow(src, b, nb, pos); !ok {
 			break
 		}
-		entry = litlen[b&(1<<litlenTableBits-1)]
+		entry = tables.litlen[b&(1<<litlenTableBits-1)]
 
 		// Copy the match, RFC 1951 section 3.2.3: where the distance is
 		// shorter than the length, the copy repeats the bytes it has
@@ -169,11 +170,13 @@ func (r *Reader) decodeHuffman() error {
 		switch {
 		case distance >= 8:
 			// Each 8-byte step reads only bytes written before it. Most
-			// matches are short: copy 16 bytes before testing the length.
-			to, from := out[wpos:wpos+16], out[start:start+16]
+			// matches are short: copy 32 bytes before testing the length.
+			to, from := out[wpos:wpos+32], out[start:start+32]
 			binary.LittleEndian.PutUint64(to, binary.LittleEndian.Uint64(from))
 			binary.LittleEndian.PutUint64(to[8:], binary.LittleEndian.Uint64(from[8:]))
-			for i := 16; i < length; i += 16 {
+			binary.LittleEndian.PutUint64(to[16:], binary.LittleEndian.Uint64(from[16:]))
+			binary.LittleEndian.PutUint64(to[24:], binary.LittleEndian.Uint64(from[24:]))
+			for i := 32; i < length; i += 16 {
 				to, from := out[wpos+i:wpos+i+16], out[start+i:start+i+16]
 				binary.LittleEndian.PutUint64(to, binary.LittleEndian.Uint64(from))
 				binary.LittleEndian.PutUint64(to[8:], binary.LittleEndian.Uint64(from[8:]))

@@ -78,11 +78,16 @@ var (
 	precodeSymbols [numPrecodeSymbols]uint32
 )
 
-// The fixed Huffman codes of RFC 1951 section 3.2.6, built once.
-var (
-	fixedLitlen [litlenTableSize]uint32
-	fixedDist   [distTableSize]uint32
-)
+// blockTables are the decode tables of a Huffman block's two codes. They
+// are kept together so that the decode loop reaches both through one
+// pointer: it has more live values than the CPU has registers.
+type blockTables struct {
+	litlen [litlenTableSize]uint32
+	dist   [distTableSize]uint32
+}
+
+// fixedTables are those of the fixed codes, RFC 1951 section 3.2.6.
+var fixedTables blockTables
 
 func init() {
 	for sym := range 256 {
@@ -135,13 +140,13 @@ func init() {
 			lengths[sym] = 8
 		}
 	}
-	if !buildTable(fixedLitlen[:], litlenTableBits, lengths[:], litlenSymbols[:]) {
+	if !buildTable(fixedTables.litlen[:], litlenTableBits, lengths[:], litlenSymbols[:]) {
 		panic("inflate: fixed literal/length code rejected")
 	}
 	for sym := range numDistSymbols {
 		lengths[sym] = 5
 	}
-	if !buildTable(fixedDist[:], distTableBits, lengths[:numDistSymbols], distSymbols[:]) {
+	if !buildTable(fixedTables.dist[:], distTableBits, lengths[:numDistSymbols], distSymbols[:]) {
 		panic("inflate: fixed distance code rejected")
 	}
 }

@@ -60,7 +60,7 @@ const (
 
 	// copyOverrun is how far past a match's end its word-at-a-time copy may
 	// store.
-	copyOverrun = 16
+	copyOverrun = 32
 
 	bufSize = fillLimit + 2 + maxMatchLength + copyOverrun
 )
@@ -71,7 +71,7 @@ type state uint8
 const (
 	stateBlockHeader state = iota
 	stateStored            // copying a stored block's data
-	stateHuffman           // decoding a block with r.litlen and r.dist
+	stateHuffman           // decoding a block with r.tables
 	stateEnd               // the final block is done; the checksum is next
 	stateDone              // Read returns r.err for good
 )
@@ -98,19 +98,17 @@ type Reader struct {
 	final      bool // the current block is the stream's last
 	storedLeft int  // bytes of the current stored block still to copy
 
-	litlen *[litlenTableSize]uint32
-	dist   *[distTableSize]uint32
+	tables *blockTables // the current Huffman block's
 
 	adler     uint32 // of the output so far
 	inputUsed int
 	err       error
 
-	// The dynamic Huffman tables of the current block, and the code lengths
-	// they are built from.
-	dynLitlen [litlenTableSize]uint32
-	dynDist   [distTableSize]uint32
-	precode   [precodeTableSize]uint32
-	lengths   [maxLitlenCodes + maxDistCodes]uint8
+	// The tables of the current dynamic block, and the code lengths they
+	// are built from.
+	dynamic blockTables
+	precode [precodeTableSize]uint32
+	lengths [maxLitlenCodes + maxDistCodes]uint8
 }
 
 // NewReader returns a reader of the data zlib-compressed in src.
@@ -129,7 +127,7 @@ func (r *Reader) Reset(src []byte) {
 	r.bitbuf, r.nbits, r.pos = 0, 0, 0
 	r.rpos, r.wpos = 0, 0
 	r.state, r.final, r.storedLeft = stateBlockHeader, false, 0
-	r.litlen, r.dist = nil, nil
+	r.tables = nil
 	r.adler, r.inputUsed, r.err = 1, 0, nil
 	r.readZlibHeader()
 }
@@ -321,7 +319,7 @@ func (r *Reader) readBlockHeader() error {
 	case 0:
 		return r.readStoredHeader()
 	case 1:
-		r.litlen, r.dist = &fixedLitlen, &fixedDist
+		r.tables = &fixedTables
 		r.state = stateHuffman
 		return nil
 	case 2:
@@ -440,13 +438,13 @@ func (r *Reader) readDynamicTables() error {
 		}
 	}
 
-	if !buildTable(r.dynLitlen[:], litlenTableBits, lengths[:numLitlen], litlenSymbols[:]) {
+	if !buildTable(r.dynamic.litlen[:], litlenTableBits, lengths[:numLitlen], litlenSymbols[:]) {
 		return r.corrupt(problemLitlenCode)
 	}
-	if !buildTable(r.dynDist[:], distTableBits, lengths[numLitlen:], distSymbols[:]) {
+	if !buildTable(r.dynamic.dist[:], distTableBits, lengths[numLitlen:], distSymbols[:]) {
 		return r.corrupt(problemDistCode)
 	}
-	r.litlen, r.dist = &r.dynLitlen, &r.dynDist
+	r.tables = &r.dynamic
 	r.state = stateHuffman
 	return nil
 }
