@@ -322,3 +322,39 @@ func TestEdgeCases(t *testing.T) {
 		}
 	}
 }
+
+// TestDecodeAreaEdge has the decode loop start an iteration just before the
+// end of the decode area and write the most an iteration can: three
+// literals and a 258-byte match, copied with each kind of distance.
+func TestDecodeAreaEdge(t *testing.T) {
+	const last = fillLimit - 1 // the last position an iteration starts at
+	var r Reader
+	for _, distance := range []struct {
+		code, extra uint64
+		extraBits   uint
+	}{{0, 0, 0}, {4, 0, 1}, {5, 1, 1}, {9, 0, 3}} { // distances 1, 5, 8, 25
+		for offset := -3; offset <= 3; offset++ {
+			w := new(bitWriter)
+			w.bits(1, 1).bits(1, 2)
+			literal := func() { w.code(0x30+'a', 8) }
+			// A literal and a 3-byte match, and from there on literals are
+			// decoded three to an iteration: the literals make an iteration
+			// start at last+offset.
+			literal()
+			w.code(257-256, 7).code(0, 5)
+			for range last + offset - 4 {
+				literal()
+			}
+			literal()
+			literal()
+			literal()
+			w.code(0xc0+285-280, 8).code(distance.code, 5).bits(distance.extra, distance.extraBits)
+			w.code(0, 7)
+			src := zlibStream(w.bytes())
+			if !accepts(src) {
+				t.Fatalf("distance code %d, offset %d: compress/zlib rejects it", distance.code, offset)
+			}
+			checkParity(t, &r, "three literals and a match at the end of the decode area", src, offset+3)
+		}
+	}
+}

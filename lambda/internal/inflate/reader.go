@@ -54,15 +54,16 @@ const (
 	// rarely slid, small enough that the buffer stays in a core's L2 cache.
 	decodeAreaSize = 96 << 10
 
-	// fillLimit is where the decode loop stops: it checks for room once per
-	// iteration, and an iteration writes at most two literals and a match.
+	// fillLimit is where the decode loop stops. It checks for room once per
+	// iteration, and an iteration writes at most three literals and a match
+	// (decodeHuffman).
 	fillLimit = windowSize + decodeAreaSize
 
-	// copyOverrun is how far past a match's end its word-at-a-time copy may
-	// store.
-	copyOverrun = 32
+	// copyOverrun bounds how far past a match's end its word-at-a-time copy
+	// may store: a 3-byte match copies 32 bytes.
+	copyOverrun = 32 - 3
 
-	bufSize = fillLimit + 2 + maxMatchLength + copyOverrun
+	bufSize = fillLimit + 3 + maxMatchLength + copyOverrun
 )
 
 // state is where decoding continues in the stream.
@@ -76,8 +77,9 @@ const (
 	stateDone              // Read returns r.err for good
 )
 
-// Reader decompresses a zlib stream held in memory. Its methods are not safe
-// for concurrent use.
+// Reader decompresses a zlib stream held in memory. Make one with NewReader,
+// or Reset a zero Reader before use. Its methods are not safe for concurrent
+// use.
 type Reader struct {
 	src []byte
 
@@ -89,8 +91,8 @@ type Reader struct {
 	nbits  uint
 	pos    int
 
-	// buf holds the last windowSize bytes of output before rpos (or all of
-	// it, if less) and, from rpos to wpos, output not yet read.
+	// buf[:wpos] is output: its last windowSize bytes at least (all of it
+	// while it is shorter), of which buf[rpos:wpos] is not yet read.
 	buf        []byte
 	rpos, wpos int
 
