@@ -9,9 +9,10 @@
 //
 // What changed from image/png:
 //
-//   - IDAT data is inflated by github.com/klauspost/compress/zlib instead of
-//     compress/zlib: its Huffman decoding is faster, and image/png cannot be
-//     given another zlib reader.
+//   - IDAT data is inflated by lambda/internal/inflate instead of
+//     compress/zlib, from one slice: the run of IDAT chunks is gathered (and
+//     their checksums verified) first, instead of being read through a
+//     buffered reader a few kilobytes at a time as the inflater asks.
 //   - The Paeth filter picks its predictor with conditional moves instead of
 //     branches, and filters 3- and 4-byte pixels (8-bit RGB and RGBA) with the
 //     channels interleaved; image/png's one-channel-at-a-time loop is a single

@@ -15,7 +15,7 @@ import (
 	"image/png"
 	"io"
 
-	"github.com/klauspost/compress/zlib"
+	"github.com/resize-operator/resize-operator/lambda/internal/inflate"
 )
 
 // Color type, as per the PNG spec.
@@ -106,7 +106,11 @@ const (
 const pngHeader = "\x89PNG\r\n\x1a\n"
 
 type decoder struct {
-	r             io.Reader
+	r io.Reader
+	// src is the whole file when decoding pixels (in reads it, as r), so
+	// that IDAT data can be inflated from a slice of it.
+	src           []byte
+	in            *bytes.Reader
 	img           image.Image
 	crc           hash.Hash32
 	width, height int
@@ -114,7 +118,6 @@ type decoder struct {
 	palette       color.Palette
 	cb            int
 	stage         int
-	idatLength    uint32
 	tmp           [3 * 256]byte
 	interlace     int
 
@@ -324,53 +327,53 @@ func (d *decoder) parsetRNS(length uint32) error {
 	return d.verifyChecksum()
 }
 
-// Read presents one or more IDAT chunks as one continuous stream (minus the
-// intermediate chunk headers and footers). If the PNG data looked like:
+// gatherIDAT reads the run of consecutive IDAT chunks that starts with the
+// one whose header parseChunk just read, verifies their checksums and returns
+// their payloads as one zlib stream (src itself when there is one chunk), and
+// the offset in src just after the run.
 //
-//	... len0 IDAT xxx crc0 len1 IDAT yy crc1 len2 IEND crc2
-//
-// then this reader presents xxxyy. For well-formed PNG data, the decoder state
-// immediately before the first Read call is that d.r is positioned between the
-// first IDAT and xxx, and the decoder state immediately after the last Read
-// call is that d.r is positioned between yy and crc1.
-func (d *decoder) Read(p []byte) (int, error) {
-	if len(p) == 0 {
-		return 0, nil
-	}
-	for d.idatLength == 0 {
-		// We have exhausted an IDAT chunk. Verify the checksum of that chunk.
-		if err := d.verifyChecksum(); err != nil {
-			return 0, err
+// image/png reads IDAT chunks one at a time as its inflater asks for bytes.
+// Gathering them first lets the inflater decode from one slice; it accepts
+// and rejects the same files: every consecutive IDAT chunk's checksum is
+// verified either way (those after the end of the zlib stream as ignored
+// chunks), a stream that needs more than the run is short of pixel data, and
+// a file that ends inside the run or right after it is truncated.
+func (d *decoder) gatherIDAT(length uint32) (data []byte, end int, err error) {
+	src, off := d.src, len(d.src)-d.in.Len()
+	var payloads [][]byte
+	for {
+		n := int(length)
+		if n > len(src)-off-4 {
+			return nil, 0, io.ErrUnexpectedEOF
 		}
-		// Read the length and chunk type of the next chunk, and check that
-		// it is an IDAT chunk.
-		if _, err := io.ReadFull(d.r, d.tmp[:8]); err != nil {
-			return 0, err
+		payload := src[off : off+n]
+		d.crc.Write(payload)
+		if binary.BigEndian.Uint32(src[off+n:]) != d.crc.Sum32() {
+			return nil, 0, FormatError("invalid checksum")
 		}
-		d.idatLength = binary.BigEndian.Uint32(d.tmp[:4])
-		if string(d.tmp[4:8]) != "IDAT" {
-			return 0, FormatError("not enough pixel data")
+		payloads = append(payloads, payload)
+		off += n + 4
+		if len(src)-off < 8 {
+			return nil, 0, io.ErrUnexpectedEOF
 		}
+		if string(src[off+4:off+8]) != "IDAT" {
+			break
+		}
+		length = binary.BigEndian.Uint32(src[off:])
 		d.crc.Reset()
-		d.crc.Write(d.tmp[4:8])
+		d.crc.Write(src[off+4 : off+8])
+		off += 8
 	}
-	if int(d.idatLength) < 0 {
-		return 0, UnsupportedError("IDAT chunk length overflow")
+	if len(payloads) == 1 {
+		return payloads[0], off, nil
 	}
-	n, err := d.r.Read(p[:min(len(p), int(d.idatLength))])
-	d.crc.Write(p[:n])
-	d.idatLength -= uint32(n)
-	return n, err
+	return bytes.Join(payloads, nil), off, nil
 }
 
 // decode decodes the IDAT data into an image.
-func (d *decoder) decode() (image.Image, error) {
-	r, err := zlib.NewReader(d)
-	if err != nil {
-		return nil, err
-	}
-	// Close only reports an error that Read already returned.
-	defer func() { _ = r.Close() }()
+func (d *decoder) decode(data []byte) (image.Image, error) {
+	r := inflate.NewReader(data)
+	var err error
 	var img image.Image
 	switch d.interlace {
 	case itNone:
@@ -406,8 +409,17 @@ func (d *decoder) decode() (image.Image, error) {
 	if err != nil && err != io.EOF {
 		return nil, FormatError(err.Error())
 	}
-	if n != 0 || d.idatLength != 0 {
+	if n != 0 {
 		return nil, FormatError("too much pixel data")
+	}
+	if r.InputUsed() != len(data) {
+		// Bytes follow the zlib stream inside the IDAT chunks. image/png
+		// rejects them or not depending on where its buffered reads fell
+		// across the chunks, so its own decoding decides. Only broken
+		// encoders write such files.
+		if _, err := png.Decode(bytes.NewReader(d.src)); err != nil {
+			return nil, err
+		}
 	}
 
 	if d.rows != nil && d.interlace == itAdam7 {
@@ -897,13 +909,17 @@ func (d *decoder) mergePassInto(dst image.Image, src image.Image, pass int) {
 	}
 }
 
-func (d *decoder) parseIDAT(length uint32) (err error) {
-	d.idatLength = length
-	d.img, err = d.decode()
+func (d *decoder) parseIDAT(length uint32) error {
+	data, end, err := d.gatherIDAT(length)
 	if err != nil {
 		return err
 	}
-	return d.verifyChecksum()
+	if d.img, err = d.decode(data); err != nil {
+		return err
+	}
+	// The run's checksums are verified: go on after it.
+	_, err = d.in.Seek(int64(end), io.SeekStart)
+	return err
 }
 
 func (d *decoder) parseIEND(length uint32) error {
@@ -1019,7 +1035,7 @@ func (d *decoder) checkHeader() error {
 // so their errors can differ, and callers show the error's text. Only
 // corrupt input pays for the second decode.
 func Decode(src []byte) (image.Image, error) {
-	if m, err := decode(bytes.NewReader(src)); err == nil {
+	if m, err := decode(src); err == nil {
 		return m, nil
 	}
 	return png.Decode(bytes.NewReader(src))
@@ -1035,7 +1051,7 @@ func Decode(src []byte) (image.Image, error) {
 // must discard what it made from them when DecodeRows returns an error. Errors
 // are image/png's, as for Decode.
 func DecodeRows(src []byte, fn func(y int, row image.Image)) error {
-	if _, err := decodeWith(bytes.NewReader(src), fn); err != nil {
+	if _, err := decodeWith(src, fn); err != nil {
 		if _, pngErr := png.Decode(bytes.NewReader(src)); pngErr != nil {
 			return pngErr
 		}
@@ -1045,13 +1061,16 @@ func DecodeRows(src []byte, fn func(y int, row image.Image)) error {
 }
 
 // decode is image/png's Decode.
-func decode(r io.Reader) (image.Image, error) {
-	return decodeWith(r, nil)
+func decode(src []byte) (image.Image, error) {
+	return decodeWith(src, nil)
 }
 
-func decodeWith(r io.Reader, rows func(y int, row image.Image)) (image.Image, error) {
+func decodeWith(src []byte, rows func(y int, row image.Image)) (image.Image, error) {
+	in := bytes.NewReader(src)
 	d := &decoder{
-		r:    r,
+		r:    in,
+		in:   in,
+		src:  src,
 		crc:  crc32.NewIEEE(),
 		rows: rows,
 	}
