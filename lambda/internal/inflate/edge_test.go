@@ -7,6 +7,7 @@ import (
 	"hash/adler32"
 	"io"
 	"math/bits"
+	"slices"
 	"testing"
 )
 
@@ -133,18 +134,14 @@ func lengthsOf(n int, pairs ...int) []uint8 {
 	return lengths
 }
 
-// edgeCases are streams at the edges of what compress/zlib accepts, and
-// whether it does.
-func edgeCases() []struct {
+// An edgeCase is a stream at the edge of what compress/zlib accepts.
+type edgeCase struct {
 	name   string
 	src    []byte
-	accept bool
-} {
-	type edgeCase = struct {
-		name   string
-		src    []byte
-		accept bool
-	}
+	accept bool // whether compress/zlib accepts it
+}
+
+func edgeCases() []edgeCase {
 	var cases []edgeCase
 	add := func(name string, accept bool, src []byte) {
 		cases = append(cases, edgeCase{name, src, accept})
@@ -247,17 +244,17 @@ func edgeCases() []struct {
 	b.literal(256)
 	add("dynamic, 15-bit codes", true, zlibStream(bw.bytes()))
 
-	// Code-length counts and repeats. ones is symbol 0 and end of block
-	// with length 1 and the 255 literals between unused.
+	// Code-length counts and repeats. ones gives symbol 0 and end of block
+	// length 1, and none to the 255 literals between.
 	ones := []int{1, 18, 127, 18, 106, 1}
-	add("dynamic, 286 literal/length codes", true, zlibStream(dynamicHeader(29, 0, append(ones, 18, 18, 1))))
-	add("dynamic, 287 literal/length codes", false, zlibStream(dynamicHeader(30, 0, append(ones, 18, 19, 1))))
-	add("dynamic, 30 distance codes", true, zlibStream(dynamicHeader(0, 29, append(ones, 1, 18, 18))))
-	add("dynamic, 31 distance codes", false, zlibStream(dynamicHeader(0, 30, append(ones, 1, 18, 19))))
-	add("dynamic, zeros to the end", true, zlibStream(dynamicHeader(0, 2, append(ones, 17, 0))))
+	add("dynamic, 286 literal/length codes", true, zlibStream(dynamicHeader(29, 0, slices.Concat(ones, []int{18, 18, 1}))))
+	add("dynamic, 287 literal/length codes", false, zlibStream(dynamicHeader(30, 0, slices.Concat(ones, []int{18, 19, 1}))))
+	add("dynamic, 30 distance codes", true, zlibStream(dynamicHeader(0, 29, slices.Concat(ones, []int{1, 18, 18}))))
+	add("dynamic, 31 distance codes", false, zlibStream(dynamicHeader(0, 30, slices.Concat(ones, []int{1, 18, 19}))))
+	add("dynamic, zeros to the end", true, zlibStream(dynamicHeader(0, 2, slices.Concat(ones, []int{17, 0}))))
 	add("dynamic, repeat first length", false, zlibStream(dynamicHeader(0, 0, []int{16, 0})))
 	add("dynamic, repeat across the two codes", true, zlibStream(dynamicHeader(1, 3, []int{2, 2, 18, 127, 18, 105, 2, 16, 0, 2, 2})))
-	add("dynamic, repeat past the end", false, zlibStream(dynamicHeader(0, 0, append(ones, 16, 0))))
+	add("dynamic, repeat past the end", false, zlibStream(dynamicHeader(0, 0, slices.Concat(ones, []int{16, 0}))))
 	add("dynamic, zeros past the end", false, zlibStream(dynamicHeader(0, 0, []int{18, 127, 18, 127})))
 	return cases
 }

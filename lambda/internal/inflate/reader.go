@@ -287,6 +287,11 @@ func refill(src []byte, b uint64, nb uint, pos int) (_ uint64, _ uint, _ int, ok
 // input-length checks of its own: a valid stream never uses those bits, and
 // a stream that does is caught here at the next refill, at the end of the
 // final block, or at a stored block, whichever comes first.
+//
+// It is kept out of line so that the decode loop, which calls it only near
+// the input's end, stays small.
+//
+//go:noinline
 func refillSlow(src []byte, b uint64, nb uint, pos int) (_ uint64, _ uint, _ int, ok bool) {
 	if pos > len(src) && (pos-len(src))*8 > int(nb) {
 		return b, nb, pos, false
