@@ -48,12 +48,20 @@
 // holds the symbol's meaning together with the code's length and the number
 // of extra bits, so that a literal, or a length or distance with its extra
 // bits, takes one load and one shift. One refill covers a whole match (at
-// most 48 bits), and up to three literals are decoded per refill. Matches
-// are copied 8 bytes at a time when the distance allows, which may store a
-// few bytes past the match; the buffer has room for that.
+// most 48 bits), and up to three literals are decoded per refill. The loop
+// calls no functions, since Go's calling convention would spill its state
+// to the stack around each call. In PNG data most of the output comes from
+// matches, most of them short: a match whose distance allows it is copied
+// 32 bytes at once, then 16 at a time, which may store a few bytes past its
+// end; the buffer has room for that.
 //
 // Adler-32 is computed over each fill's output while it is in cache, 8
-// bytes at a time in 16-bit lanes (adler32.go).
+// bytes at a time in 16-bit lanes (adler32.go), about three times as fast
+// as hash/adler32.
+//
+// On the IDAT streams of Debian's wallpaper packages (BenchmarkInflate) it
+// runs about 2.3 times as fast as klauspost/compress/zlib and 2.7 times as
+// fast as compress/zlib.
 //
 // The tables' entry format, the refill and the decode loop follow libdeflate
 // (https://github.com/ebiggers/libdeflate), whose MIT licence is in LICENSE;
