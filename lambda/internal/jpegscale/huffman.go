@@ -49,6 +49,10 @@ type huffman struct {
 	// when no symbol fits. It lets coefficients that are not needed at the
 	// chosen scale be passed over several at a time.
 	skipAC [1 << skipBits]uint16
+	// skipBuilt is whether skipAC matches the table. It is built when a
+	// scan that skips coefficients first uses the table, not by processDHT:
+	// progressive JPEGs define a table per scan and never use skipAC.
+	skipBuilt bool
 	// vals are the decoded values, sorted by their encoding.
 	vals [maxNCodes]uint8
 	// minCodes[i] is the minimum code of length i, or -1 if there are no
@@ -161,6 +165,14 @@ func (d *decoder) refill() error {
 		d.bits.n += 8
 	}
 	return nil
+}
+
+// ensureSkipAC builds h.skipAC if the table changed since it was last built.
+func (h *huffman) ensureSkipAC() {
+	if !h.skipBuilt {
+		h.buildSkipAC()
+		h.skipBuilt = true
+	}
 }
 
 // buildSkipAC derives h.skipAC from h.lut, so it must run after h.lut is
@@ -352,9 +364,7 @@ func (d *decoder) processDHT(n int) error {
 			}
 			c <<= 1
 		}
-		if tc == acTable {
-			h.buildSkipAC()
-		}
+		h.skipBuilt = false
 	}
 	return nil
 }

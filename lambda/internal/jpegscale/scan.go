@@ -238,6 +238,14 @@ func (d *decoder) processSOS(n int) error {
 	if d.progressive && zigStart > 0 {
 		return d.decodeProgressiveAC(int(scan[0].compIndex), &d.huff[acTable][scan[0].ta], zigStart, zigEnd, ah, al, mxx, myy)
 	}
+	if !d.progressive {
+		// Sequential blocks pass over the coefficients past kmax with skipAC.
+		for i := 0; i < nComp; i++ {
+			if d.kmax[scan[i].compIndex] < blockSize {
+				d.huff[acTable][scan[i].ta].ensureSkipAC()
+			}
+		}
+	}
 	if !d.progressive && nComp > 1 {
 		var sc [maxComponents]scanComp
 		for i := 0; i < nComp; i++ {
