@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"sort"
 	"strings"
 	"sync"
@@ -480,6 +481,65 @@ func TestChromaScale(t *testing.T) {
 		}
 		if r := m.(*image.YCbCr).SubsampleRatio; r != tc.ratio {
 			t.Errorf("1/%d: subsample ratio %v, want %v", denom, r, tc.ratio)
+		}
+	}
+}
+
+// TestKeep420: with Keep420 a scaled 4:2:0 JPEG stays 4:2:0, its luma the
+// same as without, its chroma at the luma's scale and close to the average
+// of the full-resolution chroma Decode gives.
+func TestKeep420(t *testing.T) {
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, synthetic(100, 60), nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, min := range []int{50, 25, 13, 0} {
+		full, denom, err := Decode(bytes.NewReader(buf.Bytes()), min, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, kdenom, err := DecodeWith(bytes.NewReader(buf.Bytes()), Options{MinWidth: min, Keep420: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, k := full.(*image.YCbCr), m.(*image.YCbCr)
+		if kdenom != denom || k.Rect != f.Rect || k.SubsampleRatio != image.YCbCrSubsampleRatio420 {
+			t.Fatalf("min %d: 1/%d %v %v, want 1/%d %v 4:2:0", min, kdenom, k.Rect, k.SubsampleRatio, denom, f.Rect)
+		}
+		if denom == 1 {
+			if !reflect.DeepEqual(k, f) {
+				t.Errorf("min %d: the full-size decode changed", min)
+			}
+			continue
+		}
+		for y := f.Rect.Min.Y; y < f.Rect.Max.Y; y++ {
+			for x := f.Rect.Min.X; x < f.Rect.Max.X; x++ {
+				if a, b := k.Y[k.YOffset(x, y)], f.Y[f.YOffset(x, y)]; a != b {
+					t.Fatalf("min %d: luma at (%d,%d) is %d, without Keep420 %d", min, x, y, a, b)
+				}
+			}
+		}
+		// Each kept chroma sample against the mean of the 2x2 full-resolution
+		// samples it covers: the scaled IDCT of one block against the average
+		// of a larger one's, so close but not equal.
+		var worst int
+		for y := f.Rect.Min.Y; y < f.Rect.Max.Y; y += 2 {
+			for x := f.Rect.Min.X; x < f.Rect.Max.X; x += 2 {
+				for _, pl := range [][2][]uint8{{k.Cb, f.Cb}, {k.Cr, f.Cr}} {
+					var sum, n int
+					for dy := 0; dy < 2 && y+dy < f.Rect.Max.Y; dy++ {
+						for dx := 0; dx < 2 && x+dx < f.Rect.Max.X; dx++ {
+							sum += int(pl[1][f.COffset(x+dx, y+dy)])
+							n++
+						}
+					}
+					d := int(pl[0][k.COffset(x, y)]) - (sum+n/2)/n
+					worst = max(worst, d, -d)
+				}
+			}
+		}
+		if worst > 8 {
+			t.Errorf("min %d (1/%d): a kept chroma sample is %d from the mean of the full-resolution ones", min, denom, worst)
 		}
 	}
 }

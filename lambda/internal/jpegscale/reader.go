@@ -146,6 +146,8 @@ type decoder struct {
 	// minWidth and minHeight are the smallest output size the caller
 	// accepts; they select shift when the first scan starts.
 	minWidth, minHeight int
+	// keep420 leaves 4:2:0 chroma at the luma's scale (Options.Keep420).
+	keep420 bool
 	// shift is log2 of the scale denominator (0..3) of the output image.
 	shift uint
 	// cshift is, per component, log2 of the denominator its blocks are
@@ -153,7 +155,7 @@ type decoder struct {
 	// It is shift, except that 2x2-subsampled chroma is reconstructed at
 	// twice the luma's scale when that is reduced, as libjpeg does: the
 	// chroma then needs no upsampling, and keeps the resolution that a
-	// full decode followed by a downscale would give it.
+	// full decode followed by a downscale would give it (unless keep420).
 	cshift [maxComponents]uint
 	// kmax is, per component, how many coefficients, in zig-zag order, the
 	// reduced IDCT reads. Coefficients at or beyond kmax are entropy-decoded
@@ -742,12 +744,31 @@ func (d *decoder) convertToRGB() (image.Image, error) {
 // The result is an *image.YCbCr, *image.Gray, *image.RGBA (for RGB JPEGs) or
 // *image.CMYK, like image/jpeg's. Scaled 4:2:0 and 4:1:0 images come out as
 // 4:4:4 and 4:2:2 YCbCr: their chroma is reconstructed at twice the luma's
-// reduced scale, as libjpeg does.
+// reduced scale, as libjpeg does (DecodeWith's Keep420 leaves 4:2:0 as it
+// is).
 //
 // Decode allocates for the size the header claims; callers that take
 // untrusted input check DecodeConfig's size against a limit first.
 func Decode(r io.Reader, minWidth, minHeight int) (img image.Image, denom int, err error) {
-	d := decoder{minWidth: minWidth, minHeight: minHeight}
+	return DecodeWith(r, Options{MinWidth: minWidth, MinHeight: minHeight})
+}
+
+// Options are DecodeWith's.
+type Options struct {
+	// MinWidth x MinHeight is the smallest result the caller accepts, as
+	// for Decode.
+	MinWidth, MinHeight int
+	// Keep420 keeps scaled 4:2:0 images 4:2:0, their chroma reconstructed at
+	// the luma's scale: a quarter of the chroma samples, and the chroma
+	// blocks' AC coefficients are only skipped. For a caller that subsamples
+	// chroma again (a JPEG encoder writing 4:2:0), the samples it saves are
+	// ones the encoder would average away.
+	Keep420 bool
+}
+
+// DecodeWith is Decode with options.
+func DecodeWith(r io.Reader, o Options) (img image.Image, denom int, err error) {
+	d := decoder{minWidth: o.MinWidth, minHeight: o.MinHeight, keep420: o.Keep420}
 	img, err = d.decode(r, false)
 	if err != nil {
 		return nil, 0, err

@@ -37,7 +37,8 @@ func (d *decoder) makeImg(mxx, myy int) {
 	v0 := d.comp[0].v
 	hRatio := h0 / d.comp[1].h
 	vRatio := v0 / d.comp[1].v
-	if d.nComp == 3 && d.shift > 0 && hRatio%2 == 0 && vRatio%2 == 0 {
+	keep := d.keep420 && hRatio == 2 && vRatio == 2
+	if d.nComp == 3 && d.shift > 0 && hRatio%2 == 0 && vRatio%2 == 0 && !keep {
 		// 4:2:0 becomes 4:4:4 and 4:1:0 becomes 4:2:2 (see cshift).
 		for i := 1; i < 3; i++ {
 			d.cshift[i] = d.shift - 1
