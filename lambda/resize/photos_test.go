@@ -134,6 +134,64 @@ func TestPhotosQuality(t *testing.T) {
 	}
 }
 
+// TestPhotosJPEGChroma: a JPEG thumbnail of a 4:2:0 photo, made with the
+// source's chroma left subsampled, is as close to the full-resolution
+// reference as one made with the chroma reconstructed at full resolution:
+// image/jpeg subsamples it again on writing.
+func TestPhotosJPEGChroma(t *testing.T) {
+	if testing.Short() {
+		t.Skip("full-size reference decodes are slow")
+	}
+	tested := 0
+	for _, p := range availablePhotos(t) {
+		src := readPhoto(t, p)
+		h, err := readHeader(p.path, src, 1<<30)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h.format != formatJPEG {
+			continue
+		}
+		plan := PlanSize(h.width, h.height, 200, 200, FitInside)
+		full, _, err := image.Decode(bytes.NewReader(src))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if yc, ok := full.(*image.YCbCr); !ok || yc.SubsampleRatio != image.YCbCrSubsampleRatio420 {
+			continue
+		}
+		ref := imaging.Resize(full, plan.Width, plan.Height, imaging.Lanczos)
+		var db [2]float64
+		var ratio image.YCbCrSubsampleRatio
+		for i, keep := range []bool{false, true} {
+			img, denom, err := decodeJPEG(src, plan, keep)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if keep && denom > 1 {
+				ratio = img.(*image.YCbCr).SubsampleRatio
+			}
+			enc, err := encodePlanes(resamplePlanes(img, plan, orientNormal), formatJPEG, 85)
+			if err != nil {
+				t.Fatal(err)
+			}
+			thumb, _ := decodeImage(t, enc.data)
+			db[i] = psnr(thumb, ref)
+		}
+		t.Logf("%s: JPEG thumbnail PSNR %.2f dB with full-resolution chroma, %.2f dB with it kept 4:2:0", photoName(p), db[0], db[1])
+		if ratio != image.YCbCrSubsampleRatio420 {
+			t.Errorf("%s: scaled decode for a JPEG thumbnail is %v, want 4:2:0 kept", photoName(p), ratio)
+		}
+		if db[1] < db[0]-0.2 {
+			t.Errorf("%s: keeping the chroma subsampled cost %.2f dB", photoName(p), db[0]-db[1])
+		}
+		tested++
+	}
+	if tested == 0 {
+		t.Skip("no 4:2:0 photo installed; " + photosHint)
+	}
+}
+
 // TestPhotoOrientation tags a real camera photo as rotated (orientation 6,
 // what a phone held upright writes) and expects the upright thumbnail.
 func TestPhotoOrientation(t *testing.T) {

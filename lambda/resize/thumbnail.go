@@ -55,11 +55,11 @@ func Thumbnail(key string, src []byte, opts Options) (*Result, error) {
 		stored = plan.transposed()
 	}
 
-	d, err := decode(key, h, src, stored)
+	format := outputFormat(opts.Format, h.format)
+	d, err := decode(key, h, src, stored, format)
 	if err != nil {
 		return nil, err
 	}
-	format := outputFormat(opts.Format, h.format)
 	var out encoded
 	if planes := resamplePlanes(d.img, d.plan, h.orientation); planes != nil {
 		out, err = encodePlanes(planes, format, opts.Quality)
