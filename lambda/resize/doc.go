@@ -12,10 +12,11 @@
 //     height, so the box is matched against the image as it is displayed.
 //  3. Decode. JPEGs are decoded at the smallest DCT scale (1/1, 1/2, 1/4, 1/8)
 //     that still covers the size the thumbnail is resampled from: pixels that
-//     would be thrown away are never produced. PNG rows go, as they are
-//     inflated, straight into a box average of the region the thumbnail keeps
-//     (reduce.go), so a PNG is never held at full size either. GIFs yield
-//     their first frame.
+//     would be thrown away are never produced (for a JPEG thumbnail, which
+//     is written 4:2:0, a 4:2:0 source's chroma stays subsampled). PNG rows
+//     go, as they are inflated, straight into a box average of the region
+//     the thumbnail keeps (reduce.go), so a PNG is never held at full size
+//     either. GIFs yield their first frame.
 //  4. Crop for Cover, box-average what is still more than twice the
 //     thumbnail, and resample with a Lanczos filter to the planned size (see
 //     Plan), then apply the orientation to the small result. A JPEG's Y, Cb
