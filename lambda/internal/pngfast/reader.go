@@ -7,6 +7,7 @@ package pngfast
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"hash"
 	"hash/crc32"
@@ -412,15 +413,6 @@ func (d *decoder) decode(data []byte) (image.Image, error) {
 	if n != 0 {
 		return nil, FormatError("too much pixel data")
 	}
-	if r.InputUsed() != len(data) {
-		// Bytes follow the zlib stream inside the IDAT chunks. image/png
-		// rejects them or not depending on where its buffered reads fell
-		// across the chunks, so its own decoding decides. Only broken
-		// encoders write such files.
-		if _, err := png.Decode(bytes.NewReader(d.src)); err != nil {
-			return nil, err
-		}
-	}
 
 	if d.rows != nil && d.interlace == itAdam7 {
 		// Interlaced rows are only complete once the last pass is merged.
@@ -430,10 +422,20 @@ func (d *decoder) decode(data []byte) (image.Image, error) {
 		for y := 0; y < d.height; y++ {
 			d.rows(y, sub.SubImage(image.Rect(0, y, d.width, y+1)))
 		}
-		return nil, nil
+		img = nil
+	}
+	if r.InputUsed() != len(data) {
+		return nil, errTrailingData
 	}
 	return img, nil
 }
+
+// errTrailingData reports bytes after the zlib stream inside the IDAT
+// chunks. image/png rejects them or not depending on where its buffered
+// reads fell across the chunks, so Decode and DecodeRows leave the verdict
+// to it. The pixels (every row has been delivered) are the same either way.
+// Only broken encoders write such files.
+var errTrailingData = errors.New("pngfast: bytes after the zlib stream in IDAT")
 
 // readImagePass reads a single image pass, sized according to the pass number.
 func (d *decoder) readImagePass(r io.Reader, pass int, allocateOnly bool) (image.Image, error) {
@@ -1055,7 +1057,9 @@ func DecodeRows(src []byte, fn func(y int, row image.Image)) error {
 		if _, pngErr := png.Decode(bytes.NewReader(src)); pngErr != nil {
 			return pngErr
 		}
-		return err
+		if err != errTrailingData {
+			return err
+		}
 	}
 	return nil
 }

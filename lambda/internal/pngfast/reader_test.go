@@ -241,3 +241,53 @@ func fixCRCs(src []byte) []byte {
 	}
 	return src
 }
+
+// TestTrailingIDATBytes: bytes after the zlib stream inside the last IDAT
+// chunk. image/png accepts a few of them and rejects many, depending on its
+// buffered reads; Decode and DecodeRows must agree with it either way.
+func TestTrailingIDATBytes(t *testing.T) {
+	img := image.NewNRGBA(image.Rect(0, 0, 300, 200))
+	for i := range img.Pix {
+		img.Pix[i] = uint8(i * 7 / 3)
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		t.Fatal(err)
+	}
+	accepted, rejected := 0, 0
+	for _, extra := range []int{1, 3, 17, 4000, 5000, 9000} {
+		src := withIDATTrailer(t, buf.Bytes(), extra)
+		same(t, fmt.Sprintf("%d trailing bytes", extra), src)
+		if _, err := png.Decode(bytes.NewReader(src)); err == nil {
+			accepted++
+		} else {
+			rejected++
+		}
+	}
+	if accepted == 0 || rejected == 0 {
+		t.Errorf("image/png accepted %d and rejected %d of the files: both verdicts should be tested", accepted, rejected)
+	}
+}
+
+// withIDATTrailer appends n bytes to the payload of src's last IDAT chunk.
+func withIDATTrailer(t *testing.T, src []byte, n int) []byte {
+	t.Helper()
+	last := -1
+	for i := len(pngHeader); i+12 <= len(src); {
+		l := int(binary.BigEndian.Uint32(src[i:]))
+		if string(src[i+4:i+8]) == "IDAT" {
+			last = i
+		}
+		i += 12 + l
+	}
+	if last < 0 {
+		t.Fatal("no IDAT chunk")
+	}
+	l := int(binary.BigEndian.Uint32(src[last:]))
+	end := last + 8 + l
+	out := append(bytes.Clone(src[:end]), bytes.Repeat([]byte{0x5a}, n)...)
+	out = append(out, 0, 0, 0, 0)
+	out = append(out, src[end+4:]...)
+	binary.BigEndian.PutUint32(out[last:], uint32(l+n))
+	return fixCRCs(out)
+}
